@@ -1,0 +1,35 @@
+import { createClient } from "@libsql/client";
+import { drizzle } from "drizzle-orm/libsql";
+import * as schema from "./schema/mod.ts";
+
+export type Db = ReturnType<typeof drizzle<typeof schema>>;
+export interface Database {
+  db: Db;
+  close(): void;
+}
+
+/** Creates the parent folder of a `file:` database so a fresh checkout starts with no set-up. */
+async function ensureParentDir(url: string) {
+  if (!url.startsWith("file:") || url === "file::memory:") return;
+  const path = url.slice("file:".length).split("?")[0]!;
+  const slash = path.lastIndexOf("/");
+  if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
+}
+
+const BUSY_TIMEOUT_MS = 5000;
+
+/** Opens the database with the PRAGMAs every connection needs: WAL, foreign keys, a busy timeout. */
+export async function createDb(url: string, authToken?: string): Promise<Database> {
+  await ensureParentDir(url);
+  // `timeout` is SQLite's busy timeout, applied by the client to every connection of its pool.
+  const client = createClient({ url, timeout: BUSY_TIMEOUT_MS, ...(authToken ? { authToken } : {}) });
+  // WAL is a property of the file, so setting it once is enough. libsql opens every pooled connection
+  // with foreign keys on; the PRAGMA states it and the test suite checks it on a second connection.
+  if (url.startsWith("file:") && url !== "file::memory:") await client.execute("PRAGMA journal_mode = WAL");
+  await client.execute("PRAGMA foreign_keys = ON");
+  return { db: drizzle(client, { schema }), close: () => client.close() };
+}
+
+/** A transaction handle: services that take part in a caller's transaction accept either. */
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+export type DbOrTx = Db | Tx;

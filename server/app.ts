@@ -1,0 +1,94 @@
+import { Scalar } from "@scalar/hono-api-reference";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { openAPIRouteHandler } from "hono-openapi";
+import type { Deps } from "./deps.ts";
+import { authRoutes } from "./features/auth/routes.ts";
+import { healthRoutes } from "./features/health/routes.ts";
+import { pageRoutes } from "./features/pages/routes.tsx";
+import { userRoutes } from "./features/users/routes.ts";
+import { AppError } from "./lib/errors.ts";
+import { requestLog } from "./middleware/request_log.ts";
+import type { AppEnv } from "./types.ts";
+
+export const API_VERSION = "0.1.0";
+
+/** Name and message for the log, without query parameters (they can hold personal data). */
+function describeError(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.replace(/\nparams:[\s\S]*$/, "\nparams: [redacted]").slice(0, 2000);
+}
+
+function errorBody(requestId: string, code: string, message: string, details: Record<string, unknown> = {}) {
+  return { success: false as const, error: { code, message, details }, requestId };
+}
+
+/** The whole HTTP surface, built from its dependencies: main.ts and every test use this. */
+export function createApp(deps: Deps) {
+  const app = new Hono<AppEnv>();
+
+  app.use("*", requestLog(deps.logger));
+  app.use("*", secureHeaders());
+  if (deps.config.corsOrigins.length > 0) {
+    app.use("/api/*", cors({ origin: deps.config.corsOrigins, credentials: false, maxAge: 600 }));
+  }
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: deps.config.bodyLimitBytes,
+      onError: () => {
+        throw new AppError(413, "PAYLOAD_TOO_LARGE", `The request body is larger than ${deps.config.bodyLimitBytes} bytes`);
+      },
+    }),
+  );
+
+  app.route("/", healthRoutes(deps));
+  app.route("/api/auth", authRoutes(deps));
+  app.route("/api/users", userRoutes(deps));
+  app.route("/", pageRoutes(deps));
+
+  app.get(
+    "/openapi.json",
+    openAPIRouteHandler(app, {
+      documentation: {
+        openapi: "3.1.0",
+        info: {
+          title: "Lectern API",
+          version: API_VERSION,
+          description: "A self-hosted learning platform. Errors share one envelope: {success:false, error:{code,message,details}, requestId}.",
+        },
+        servers: [{ url: deps.config.appUrl }],
+        components: {
+          securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+        },
+      },
+      exclude: ["/openapi.json", "/docs", /^\/(verify-email|reset-password)\//],
+    }),
+  );
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Lectern API" }));
+
+  app.notFound((c) => c.json(errorBody(c.get("requestId"), "NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`), 404));
+
+  app.onError((error, c) => {
+    const requestId = c.get("requestId") ?? "unknown";
+    if (error instanceof AppError) {
+      for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
+      return c.json(errorBody(requestId, error.code, error.message, error.details), error.status as ContentfulStatusCode);
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      const code = error.status === 400 ? "BAD_REQUEST" : `HTTP_${error.status}`;
+      return c.json(errorBody(requestId, code, error.message || "The request could not be processed"), error.status);
+    }
+    deps.logger.error("unhandled error", {
+      requestId,
+      error: describeError(error),
+    });
+    return c.json(errorBody(requestId, "INTERNAL_ERROR", "Something went wrong on our side; try again later"), 500);
+  });
+
+  return app;
+}

@@ -1,0 +1,28 @@
+import type { Db } from "../db/client.ts";
+import type { OAuthProviderName } from "../db/schema/mod.ts";
+import type { Config } from "./env.ts";
+import type { BackgroundTasks } from "./lib/background.ts";
+import type { JwtSigner } from "./lib/jwt.ts";
+import type { Logger } from "./lib/logger.ts";
+import type { MailTransport } from "./lib/mailer.ts";
+import type { RateLimiter } from "./lib/rate_limiter.ts";
+
+export interface OAuthEndpoints {
+  authorization: string;
+  token: string;
+  /** The profile endpoint; for GitHub the address list lives at `${userInfo}/emails`. */
+  userInfo: string;
+}
+
+/** What every service needs, built once in main.ts (or per test) and passed down explicitly. */
+export interface Deps {
+  config: Config & { jwtSecret: string };
+  db: Db;
+  logger: Logger;
+  jwt: JwtSigner;
+  mail: MailTransport | undefined;
+  background: BackgroundTasks;
+  rateLimiter: RateLimiter;
+  /** Overrides for the providers' endpoints; tests point these at a local fake. */
+  oauthEndpoints?: Partial<Record<OAuthProviderName, OAuthEndpoints>>;
+}

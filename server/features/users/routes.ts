@@ -1,0 +1,74 @@
+import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
+import type { Deps } from "../../deps.ts";
+import { bearerAuth, MessageResponse, responses } from "../../lib/openapi.ts";
+import { validate } from "../../lib/validation.ts";
+import { requireAuth } from "../../middleware/auth.ts";
+import type { AppEnv } from "../../types.ts";
+import { ChangePasswordBody, DeleteAccountBody, UpdateProfileBody, UserResponse } from "./schemas.ts";
+import * as users from "./service.ts";
+
+const tags = ["Users"];
+
+export function userRoutes(deps: Deps) {
+  const app = new Hono<AppEnv>();
+  app.use("*", requireAuth(deps));
+
+  app.get(
+    "/profile",
+    describeRoute({
+      tags,
+      summary: "The signed-in user's profile",
+      security: bearerAuth,
+      responses: responses({ description: "Profile", schema: UserResponse }, [401, 403]),
+    }),
+    (c) => c.json({ success: true, user: users.toUserResponse(c.get("auth").user) }),
+  );
+
+  app.put(
+    "/profile",
+    describeRoute({
+      tags,
+      summary: "Update name, bio, avatar URL, social links and preferences",
+      security: bearerAuth,
+      responses: responses({ description: "Updated profile", schema: UserResponse }, [400, 401, 403, 415, 422]),
+    }),
+    validate("json", UpdateProfileBody),
+    async (c) => {
+      const user = await users.updateProfile(deps, c.get("auth").user.id, c.req.valid("json"));
+      return c.json({ success: true, user: users.toUserResponse(user) });
+    },
+  );
+
+  app.post(
+    "/change-password",
+    describeRoute({
+      tags,
+      summary: "Change the password (current one required); other sessions are signed out",
+      security: bearerAuth,
+      responses: responses({ description: "Changed", schema: MessageResponse }, [400, 401, 403, 415, 422]),
+    }),
+    validate("json", ChangePasswordBody),
+    async (c) => {
+      const { user, sessionId } = c.get("auth");
+      await users.changePassword(deps, user.id, c.req.valid("json"), sessionId);
+      return c.json({ success: true, message: "Password changed. Other sessions have been signed out." });
+    },
+  );
+
+  app.delete(
+    "/delete-account",
+    describeRoute({
+      tags,
+      summary: "Delete the account (password required): personal data is anonymized, sessions end",
+      security: bearerAuth,
+      responses: responses({ description: "Deleted", schema: MessageResponse }, [400, 401, 403, 415, 422]),
+    }),
+    validate("json", DeleteAccountBody),
+    async (c) => {
+      await users.deleteAccount(deps, c.get("auth").user.id, c.req.valid("json").password);
+      return c.json({ success: true, message: "Your account has been deleted." });
+    },
+  );
+  return app;
+}

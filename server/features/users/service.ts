@@ -1,0 +1,258 @@
+import { and, asc, count, eq, type SQL } from "drizzle-orm";
+import { type Preferences, type Role, type SocialLinks, type User, users } from "../../../db/schema/mod.ts";
+import type { DbOrTx } from "../../../db/client.ts";
+import type { Deps } from "../../deps.ts";
+import { AppError, conflict, forbidden, notFound, validationFailed } from "../../lib/errors.ts";
+import { newId } from "../../lib/ids.ts";
+import { hashPassword, passwordProblem, verifyPassword } from "../../lib/passwords.ts";
+import { revokeAllSessions } from "../auth/sessions.ts";
+
+type DbDeps = Pick<Deps, "db">;
+
+export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+/** The account as the API shows it to its owner (and to admins). */
+export function toUserResponse(user: User) {
+  return {
+    id: user.id,
+    name: user.name,
+    email: user.email,
+    role: user.role,
+    avatar: user.avatarUrl,
+    bio: user.bio,
+    socialLinks: user.socialLinks,
+    subscriptionTier: user.subscriptionTier,
+    emailVerified: user.emailVerifiedAt !== null,
+    preferences: user.preferences,
+    status: user.status,
+    createdAt: user.createdAt.toISOString(),
+    lastLoginAt: user.lastLoginAt?.toISOString() ?? null,
+  };
+}
+export type UserResponse = ReturnType<typeof toUserResponse>;
+
+/** The short form 002 returns with tokens at login. */
+export const toSessionUser = (user: User) => ({
+  id: user.id,
+  name: user.name,
+  email: user.email,
+  role: user.role,
+  avatar: user.avatarUrl,
+  subscriptionTier: user.subscriptionTier,
+});
+
+export async function findUserByEmail(deps: { db: DbOrTx }, email: string): Promise<User | undefined> {
+  const [user] = await deps.db.select().from(users).where(eq(users.email, normalizeEmail(email)));
+  return user;
+}
+
+export async function getUser(deps: DbDeps, id: string): Promise<User> {
+  const [user] = await deps.db.select().from(users).where(eq(users.id, id));
+  if (!user || user.status === "deleted") throw notFound("User");
+  return user;
+}
+
+/** Looks a user up by id or email: what the CLI accepts wherever it names a user. */
+export async function resolveUser(deps: DbDeps, idOrEmail: string): Promise<User> {
+  if (idOrEmail.includes("@")) {
+    const user = await findUserByEmail(deps, idOrEmail);
+    if (!user) throw notFound("User");
+    return user;
+  }
+  return await getUser(deps, idOrEmail);
+}
+
+export interface NewUser {
+  email: string;
+  name: string;
+  password: string | null;
+  role?: Role;
+  requestedRole?: Role | null;
+  emailVerified?: boolean;
+  avatarUrl?: string | null;
+}
+
+/**
+ * Checks and prepares a new account (password rules, free address, argon2 hash) without writing,
+ * so callers can insert it inside their own transaction without hashing while holding the lock.
+ */
+export async function prepareUser(db: DbOrTx, input: NewUser): Promise<typeof users.$inferInsert> {
+  const email = normalizeEmail(input.email);
+  if (input.password !== null) {
+    const problem = passwordProblem(input.password, { email, name: input.name });
+    if (problem) throw validationFailed({ password: problem });
+  }
+  if (await findUserByEmail({ db }, email)) throw emailTaken();
+  const now = new Date();
+  return {
+    id: newId(),
+    email,
+    name: input.name.trim(),
+    passwordHash: input.password === null ? null : await hashPassword(input.password),
+    role: input.role ?? "student",
+    requestedRole: input.requestedRole ?? null,
+    emailVerifiedAt: input.emailVerified ? now : null,
+    avatarUrl: input.avatarUrl ?? null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+const emailTaken = () => conflict("EMAIL_TAKEN", "An account with this email already exists");
+
+export async function insertUser(db: DbOrTx, row: typeof users.$inferInsert): Promise<User> {
+  try {
+    const [user] = await db.insert(users).values(row).returning();
+    return user!;
+  } catch (error) {
+    // Two registrations racing for one address: the unique index decides.
+    if (String((error as { cause?: unknown }).cause ?? error).includes("UNIQUE")) throw emailTaken();
+    throw error;
+  }
+}
+
+/** The one way an account comes to exist: registration, the CLI and OAuth all end here. */
+export async function createUser(db: DbOrTx, input: NewUser): Promise<User> {
+  return await insertUser(db, await prepareUser(db, input));
+}
+
+export interface ProfileChanges {
+  name?: string | undefined;
+  bio?: string | null | undefined;
+  avatar?: string | null | undefined;
+  socialLinks?: SocialLinks | undefined;
+  preferences?: Partial<Preferences> | undefined;
+}
+
+export async function updateProfile(deps: DbDeps, userId: string, changes: ProfileChanges): Promise<User> {
+  const user = await getUser(deps, userId);
+  const [updated] = await deps.db.update(users).set({
+    ...(changes.name !== undefined ? { name: changes.name.trim() } : {}),
+    ...(changes.bio !== undefined ? { bio: changes.bio } : {}),
+    ...(changes.avatar !== undefined ? { avatarUrl: changes.avatar } : {}),
+    ...(changes.socialLinks !== undefined ? { socialLinks: changes.socialLinks } : {}),
+    ...(changes.preferences !== undefined ? { preferences: { ...user.preferences, ...changes.preferences } } : {}),
+    updatedAt: new Date(),
+  }).where(eq(users.id, userId)).returning();
+  return updated!;
+}
+
+async function requirePassword(user: User, password: string, field: string) {
+  if (!user.passwordHash || !(await verifyPassword(user.passwordHash, password))) {
+    throw new AppError(403, "INCORRECT_PASSWORD", "The password is incorrect", { fields: { [field]: "Is incorrect" } });
+  }
+}
+
+export function assertAcceptablePassword(user: User, password: string, field: string): void {
+  const problem = passwordProblem(password, { email: user.email, name: user.name });
+  if (problem) throw validationFailed({ [field]: problem });
+}
+
+/** Sets a new password and ends every session except `keepSessionId` (the caller's own, if any). */
+export async function setPassword(
+  deps: DbDeps,
+  user: User,
+  newPassword: string,
+  keepSessionId?: string,
+): Promise<void> {
+  assertAcceptablePassword(user, newPassword, "newPassword");
+  const passwordHash = await hashPassword(newPassword);
+  await deps.db.transaction(async (tx) => {
+    await tx.update(users).set({ passwordHash, failedLoginCount: 0, lockedUntil: null, updatedAt: new Date() })
+      .where(eq(users.id, user.id));
+    await revokeAllSessions(tx, user.id, "password_changed", keepSessionId);
+  });
+}
+
+export async function changePassword(
+  deps: DbDeps,
+  userId: string,
+  input: { currentPassword: string; newPassword: string },
+  currentSessionId: string,
+): Promise<void> {
+  const user = await getUser(deps, userId);
+  await requirePassword(user, input.currentPassword, "currentPassword");
+  await setPassword(deps, user, input.newPassword, currentSessionId);
+}
+
+/**
+ * Soft delete: the row stays for what refers to it, but everything personal is wiped, the address is
+ * freed for a new registration, and every session ends.
+ */
+export async function deleteAccount(deps: DbDeps, userId: string, password: string): Promise<void> {
+  const user = await getUser(deps, userId);
+  await requirePassword(user, password, "password");
+  const now = new Date();
+  await deps.db.transaction(async (tx) => {
+    await tx.update(users).set({
+      status: "deleted",
+      email: `deleted-${user.id.toLowerCase()}@deleted.invalid`,
+      name: "Deleted user",
+      passwordHash: null,
+      avatarUrl: null,
+      bio: null,
+      socialLinks: {},
+      banReason: null,
+      deletedAt: now,
+      updatedAt: now,
+    }).where(eq(users.id, user.id));
+    await revokeAllSessions(tx, user.id, "account_deleted");
+  });
+}
+
+// ---- administration (CLI now, admin API later) ----
+
+export interface UserListFilter {
+  role?: Role | undefined;
+  status?: User["status"] | undefined;
+  limit: number;
+  offset: number;
+}
+
+export async function listUsers(deps: DbDeps, filter: UserListFilter): Promise<{ users: User[]; total: number }> {
+  const where: (SQL | undefined)[] = [
+    filter.role ? eq(users.role, filter.role) : undefined,
+    filter.status ? eq(users.status, filter.status) : undefined,
+  ];
+  const [rows, [totalRow]] = await Promise.all([
+    deps.db.select().from(users).where(and(...where)).orderBy(asc(users.createdAt), asc(users.id))
+      .limit(filter.limit).offset(filter.offset),
+    deps.db.select({ n: count() }).from(users).where(and(...where)),
+  ]);
+  return { users: rows, total: totalRow?.n ?? 0 };
+}
+
+async function updateStatusFields(deps: DbDeps, userId: string, fields: Partial<User>): Promise<User> {
+  const [updated] = await deps.db.update(users).set({ ...fields, updatedAt: new Date() }).where(eq(users.id, userId))
+    .returning();
+  return updated!;
+}
+
+export async function setRole(deps: DbDeps, idOrEmail: string, role: Role): Promise<User> {
+  const user = await resolveUser(deps, idOrEmail);
+  return await updateStatusFields(deps, user.id, { role });
+}
+
+/** Bans take effect at once: sessions end, and every request re-reads the status anyway. */
+export async function banUser(deps: DbDeps, idOrEmail: string, reason: string): Promise<User> {
+  const user = await resolveUser(deps, idOrEmail);
+  if (user.status === "deleted") throw forbidden("ACCOUNT_DELETED", "A deleted account cannot be banned");
+  return await deps.db.transaction(async (tx) => {
+    const [updated] = await tx.update(users).set({ status: "banned", banReason: reason, updatedAt: new Date() })
+      .where(eq(users.id, user.id)).returning();
+    await revokeAllSessions(tx, user.id, "banned");
+    return updated!;
+  });
+}
+
+export async function unbanUser(deps: DbDeps, idOrEmail: string): Promise<User> {
+  const user = await resolveUser(deps, idOrEmail);
+  if (user.status !== "banned") throw conflict("NOT_BANNED", "This account is not banned");
+  return await updateStatusFields(deps, user.id, { status: "active", banReason: null });
+}
+
+export async function markEmailVerified(deps: DbDeps, idOrEmail: string): Promise<User> {
+  const user = await resolveUser(deps, idOrEmail);
+  if (user.emailVerifiedAt) return user;
+  return await updateStatusFields(deps, user.id, { emailVerifiedAt: new Date() });
+}
