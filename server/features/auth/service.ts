@@ -131,6 +131,16 @@ export async function login(
 
 export async function refresh(deps: Deps, refreshToken: string): Promise<{ token: string; refreshToken: string }> {
   const rotated = await deps.db.transaction((tx) => rotateRefreshToken(tx, refreshToken));
+  if (rotated.kind === "reused") {
+    throw new AppError(
+      401,
+      "REFRESH_TOKEN_REUSED",
+      "This refresh token was already used; every session it belongs to has been signed out",
+    );
+  }
+  if (rotated.kind === "invalid") {
+    throw unauthorized("INVALID_REFRESH_TOKEN", "The refresh token is invalid or has expired");
+  }
   const user = await getUser(deps, rotated.userId).catch(() => undefined);
   if (!user || user.status !== "active") {
     await revokeSession(deps.db, rotated.sessionId, "account_unavailable");

@@ -1,7 +1,6 @@
 import { and, eq, isNull, ne } from "drizzle-orm";
 import type { DbOrTx } from "../../../db/client.ts";
 import { refreshTokens, sessions } from "../../../db/schema/mod.ts";
-import { AppError, unauthorized } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
 import { hashToken, newToken } from "../../lib/secrets.ts";
 
@@ -44,36 +43,34 @@ export async function createSession(
   return { sessionId, refreshToken: await issueRefreshToken(db, sessionId) };
 }
 
-const invalidRefreshToken = () => unauthorized("INVALID_REFRESH_TOKEN", "The refresh token is invalid or has expired");
+export type RotationOutcome =
+  | { kind: "rotated"; userId: string; sessionId: string; refreshToken: string }
+  | { kind: "reused" }
+  | { kind: "invalid" };
 
 /**
  * Exchanges a refresh token for a new one. A token that was already exchanged means it was copied:
- * the whole family is revoked, so both the thief and the owner must sign in again.
+ * the whole family is revoked, so both the thief and the owner must sign in again. Returns an outcome
+ * instead of throwing so that the revocation commits with the caller's transaction.
  */
-export async function rotateRefreshToken(
-  db: DbOrTx,
-  token: string,
-): Promise<{ userId: string; sessionId: string; refreshToken: string }> {
+export async function rotateRefreshToken(db: DbOrTx, token: string): Promise<RotationOutcome> {
   const [found] = await db.select({ token: refreshTokens, session: sessions }).from(refreshTokens)
     .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
     .where(eq(refreshTokens.tokenHash, hashToken(token)));
-  if (!found || found.session.revokedAt) throw invalidRefreshToken();
+  if (!found || found.session.revokedAt) return { kind: "invalid" };
   if (found.token.usedAt) {
     await revokeSession(db, found.session.id, "refresh_token_reused");
-    throw new AppError(
-      401,
-      "REFRESH_TOKEN_REUSED",
-      "This refresh token was already used; every session it belongs to has been signed out",
-    );
+    return { kind: "reused" };
   }
-  if (found.token.expiresAt.getTime() <= Date.now()) throw invalidRefreshToken();
+  if (found.token.expiresAt.getTime() <= Date.now()) return { kind: "invalid" };
   const now = new Date();
   const [claimed] = await db.update(refreshTokens).set({ usedAt: now })
     .where(and(eq(refreshTokens.id, found.token.id), isNull(refreshTokens.usedAt))).returning({ id: refreshTokens.id });
-  // Lost a race with a concurrent exchange of the same token: treat as reuse, like above.
+  // Lost a race with a concurrent exchange of the same token: that is reuse too.
   if (!claimed) return await rotateRefreshToken(db, token);
   await db.update(sessions).set({ lastUsedAt: now }).where(eq(sessions.id, found.session.id));
   return {
+    kind: "rotated",
     userId: found.session.userId,
     sessionId: found.session.id,
     refreshToken: await issueRefreshToken(db, found.session.id),
