@@ -30,10 +30,14 @@ async function parseJsonBody(c: Context): Promise<void> {
   if (!JSON_TYPE.test(mediaType)) {
     throw new AppError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as JSON (Content-Type: application/json)");
   }
+  let body: unknown;
   try {
-    await c.req.json(); // cached by Hono for the validator that follows
+    body = await c.req.json(); // cached by Hono for the validator that follows
   } catch {
     throw badRequest("INVALID_JSON", "The request body is not valid JSON");
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw validationFailed({ body: "Must be a JSON object" }, "The request body must be a JSON object");
   }
 }
 

@@ -62,3 +62,12 @@ export async function issuedRecently(
     .orderBy(desc(oneTimeTokens.createdAt)).limit(1);
   return latest !== undefined && Date.now() - latest.createdAt.getTime() < withinMs;
 }
+
+/** Spends every outstanding token of a user (all purposes, or one): after a reset, a deletion. */
+export async function expireOneTimeTokens(db: DbOrTx, userId: string, purpose?: OneTimeTokenPurpose): Promise<void> {
+  await db.update(oneTimeTokens).set({ usedAt: new Date() }).where(and(
+    eq(oneTimeTokens.userId, userId),
+    isNull(oneTimeTokens.usedAt),
+    purpose ? eq(oneTimeTokens.purpose, purpose) : undefined,
+  ));
+}

@@ -168,7 +168,9 @@ export async function resetPassword(deps: Deps, token: string, password: string)
   const invalid = () => badRequest("INVALID_RESET_TOKEN", "This password reset link is invalid, used or expired");
   const pendingFor = await findOneTimeToken(deps.db, token, "reset_password");
   if (!pendingFor) throw invalid();
-  const user = await getUser(deps, pendingFor);
+  const user = await getUser(deps, pendingFor).catch(() => {
+    throw invalid(); // the account was deleted after the link was sent
+  });
   // A rejected password must leave the link usable, so the rules are checked before it is spent.
   assertAcceptablePassword(user, password, "password");
   if (!(await consumeOneTimeToken(deps.db, token, "reset_password"))) throw invalid();

@@ -8,6 +8,7 @@ import { rateLimitByIp } from "../../middleware/rate_limit.ts";
 import type { AppEnv } from "../../types.ts";
 import { resetPassword, verifyEmail } from "../auth/service.ts";
 import { TokenParam } from "../auth/schemas.ts";
+import { findOneTimeToken } from "../auth/one_time_tokens.ts";
 
 /** Same URL, two readers: a browser gets HTML, a client that asks for JSON gets the API's answer. */
 const wantsJson = (c: Context) => {
@@ -35,9 +36,15 @@ export function pageRoutes(deps: Deps) {
     return wantsJson(c) ? c.json({ success: true, message }) : c.html(<VerifyEmailResult ok message={message} />);
   });
 
-  app.get("/reset-password/:token", (c) => {
+  app.get("/reset-password/:token", async (c) => {
+    const token = c.req.param("token");
+    const usable = validToken(token) && (await findOneTimeToken(deps.db, token, "reset_password")) !== null;
     if (wantsJson(c)) {
+      if (!usable) throw new AppError(400, "INVALID_RESET_TOKEN", "This password reset link is invalid, used or expired");
       return c.json({ success: true, message: "POST the new password as JSON to /api/auth/reset-password/:token" });
+    }
+    if (!usable) {
+      return c.html(<ResetPasswordResult ok={false} message="This password reset link is invalid, used or expired. Ask for a new one." />, 400);
     }
     return c.html(<ResetPasswordForm action={c.req.path} minLength={MIN_PASSWORD_LENGTH} />);
   });

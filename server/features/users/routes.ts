@@ -4,6 +4,7 @@ import type { Deps } from "../../deps.ts";
 import { bearerAuth, MessageResponse, responses } from "../../lib/openapi.ts";
 import { validate } from "../../lib/validation.ts";
 import { requireAuth } from "../../middleware/auth.ts";
+import { rateLimitByIp } from "../../middleware/rate_limit.ts";
 import type { AppEnv } from "../../types.ts";
 import { ChangePasswordBody, DeleteAccountBody, UpdateProfileBody, UserResponse } from "./schemas.ts";
 import * as users from "./service.ts";
@@ -13,6 +14,9 @@ const tags = ["Users"];
 export function userRoutes(deps: Deps) {
   const app = new Hono<AppEnv>();
   app.use("*", requireAuth(deps));
+  // The routes that check the current password share the auth routes' per-IP budget, so a stolen
+  // access token cannot be used to guess the password without limit.
+  const passwordChecks = rateLimitByIp(deps, "auth", deps.config.authRateLimit);
 
   app.get(
     "/profile",
@@ -48,6 +52,7 @@ export function userRoutes(deps: Deps) {
       security: bearerAuth,
       responses: responses({ description: "Changed", schema: MessageResponse }, [400, 401, 403, 415, 422]),
     }),
+    passwordChecks,
     validate("json", ChangePasswordBody),
     async (c) => {
       const { user, sessionId } = c.get("auth");
@@ -64,6 +69,7 @@ export function userRoutes(deps: Deps) {
       security: bearerAuth,
       responses: responses({ description: "Deleted", schema: MessageResponse }, [400, 401, 403, 415, 422]),
     }),
+    passwordChecks,
     validate("json", DeleteAccountBody),
     async (c) => {
       await users.deleteAccount(deps, c.get("auth").user.id, c.req.valid("json").password);

@@ -5,6 +5,7 @@ import type { Deps } from "../../deps.ts";
 import { AppError, conflict, forbidden, notFound, validationFailed } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
 import { hashPassword, passwordProblem, verifyPassword } from "../../lib/passwords.ts";
+import { expireOneTimeTokens } from "../auth/one_time_tokens.ts";
 import { revokeAllSessions } from "../auth/sessions.ts";
 
 type DbDeps = Pick<Deps, "db">;
@@ -161,6 +162,8 @@ export async function setPassword(
     await tx.update(users).set({ passwordHash, failedLoginCount: 0, lockedUntil: null, updatedAt: new Date() })
       .where(eq(users.id, user.id));
     await revokeAllSessions(tx, user.id, "password_changed", keepSessionId);
+    // Reset links sent before the change must not undo it.
+    await expireOneTimeTokens(tx, user.id, "reset_password");
   });
 }
 
@@ -197,6 +200,7 @@ export async function deleteAccount(deps: DbDeps, userId: string, password: stri
       updatedAt: now,
     }).where(eq(users.id, user.id));
     await revokeAllSessions(tx, user.id, "account_deleted");
+    await expireOneTimeTokens(tx, user.id);
   });
 }
 
