@@ -10,6 +10,15 @@ import { loadConfig } from "../server/env.ts";
 import { createUser } from "../server/features/users/service.ts";
 import { createLogger } from "../server/lib/logger.ts";
 
+/** The part of autocannon's result this script reads (the package ships no types). */
+interface AutocannonResult {
+  errors: number;
+  non2xx: number;
+  duration: number;
+  requests: { total: number };
+  latency: { p99: number };
+}
+
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 10);
 const CONNECTIONS = Number(Deno.env.get("BENCH_CONNECTIONS") ?? 50);
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -29,7 +38,9 @@ const env = {
 };
 
 const rssMb = async (pid: number) => {
-  const { stdout } = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)] }).output();
+  const { stdout } = await new Deno.Command("ps", {
+    args: ["-o", "rss=", "-p", String(pid)],
+  }).output();
   return Number(new TextDecoder().decode(stdout).trim()) / 1024;
 };
 
@@ -44,7 +55,16 @@ async function waitUntilReady() {
 }
 
 const server = new Deno.Command(Deno.execPath(), {
-  args: ["run", "--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-ffi", "--allow-sys", "server/main.ts"],
+  args: [
+    "run",
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    "--allow-ffi",
+    "--allow-sys",
+    "server/main.ts",
+  ],
   cwd: ROOT,
   env,
   stdout: "null",
@@ -56,7 +76,9 @@ try {
   await new Promise((r) => setTimeout(r, 1000));
   const idleRss = await rssMb(server.pid);
 
-  const services = await openServices(loadConfig(env), { logger: createLogger("silent") });
+  const services = await openServices(loadConfig(env), {
+    logger: createLogger("silent"),
+  });
   const user = await createUser(services.deps.db, {
     email: "load-test@school.test",
     name: "Bench",
@@ -72,18 +94,38 @@ try {
   });
   const { token } = await login.json();
 
-  const run = (title: string, path: string, options: Record<string, unknown> = {}) =>
-    new Promise<{ title: string; rps: number; p99: number; errors: number }>((resolve, reject) => {
-      autocannon({ url: `http://127.0.0.1:${port}${path}`, duration: SECONDS, connections: CONNECTIONS, ...options }, (err, result) => {
-        if (err) return reject(err);
-        const errors = result.errors + result.non2xx;
-        resolve({ title, rps: result.requests.average, p99: result.latency.p99, errors });
-      });
-    });
+  const run = (
+    title: string,
+    path: string,
+    options: Record<string, unknown> = {},
+  ) =>
+    new Promise<{ title: string; rps: number; p99: number; errors: number }>(
+      (resolve, reject) => {
+        autocannon({
+          url: `http://127.0.0.1:${port}${path}`,
+          duration: SECONDS,
+          connections: CONNECTIONS,
+          ...options,
+        }, (err: Error | null, result: AutocannonResult) => {
+          if (err) return reject(err);
+          const errors = result.errors + result.non2xx;
+          resolve({
+            title,
+            rps: result.requests.total / result.duration,
+            p99: result.latency.p99,
+            errors,
+          });
+        });
+      },
+    );
 
   const results = [];
   results.push(await run("GET /healthz", "/healthz"));
-  results.push(await run("GET /api/auth/me", "/api/auth/me", { headers: { authorization: `Bearer ${token}` } }));
+  results.push(
+    await run("GET /api/auth/me", "/api/auth/me", {
+      headers: { authorization: `Bearer ${token}` },
+    }),
+  );
   results.push(
     await run("POST /api/auth/login", "/api/auth/login", {
       method: "POST",
@@ -94,14 +136,26 @@ try {
   );
   const loadedRss = await rssMb(server.pid);
 
-  console.log(`\nLectern benchmark: ${SECONDS}s per route, ${CONNECTIONS} connections (login: 8), LOG_LEVEL=${env.LOG_LEVEL}`);
+  console.log(
+    `\nLectern benchmark: ${SECONDS}s per route, ${CONNECTIONS} connections (login: 8), LOG_LEVEL=${env.LOG_LEVEL}`,
+  );
   console.log("route                     req/s      p99 ms   errors");
   for (const r of results) {
-    console.log(`${r.title.padEnd(24)} ${r.rps.toFixed(0).padStart(7)}  ${String(r.p99).padStart(9)}  ${String(r.errors).padStart(7)}`);
+    console.log(
+      `${r.title.padEnd(24)} ${r.rps.toFixed(0).padStart(7)}  ${
+        String(r.p99).padStart(9)
+      }  ${String(r.errors).padStart(7)}`,
+    );
   }
   const ratio = results[1]!.rps / results[0]!.rps;
-  console.log(`\n/api/auth/me ÷ /healthz throughput: ${ratio.toFixed(2)} (aim ≥ 0.50)`);
-  console.log(`server RSS: idle ${idleRss.toFixed(0)} MB (aim < 120 MB), after load ${loadedRss.toFixed(0)} MB`);
+  console.log(
+    `\n/api/auth/me ÷ /healthz throughput: ${ratio.toFixed(2)} (aim ≥ 0.50)`,
+  );
+  console.log(
+    `server RSS: idle ${idleRss.toFixed(0)} MB (aim < 120 MB), after load ${
+      loadedRss.toFixed(0)
+    } MB`,
+  );
 } finally {
   server.kill("SIGTERM");
   await server.status;

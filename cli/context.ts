@@ -4,10 +4,17 @@ import { AppError } from "../server/lib/errors.ts";
 import { createLogger } from "../server/lib/logger.ts";
 
 /** Opens the same services the server uses (migrating first), runs `work`, and always closes them. */
-export async function withServices<T>(work: (services: Services) => Promise<T>): Promise<T> {
+export async function withServices<T>(
+  work: (services: Services) => Promise<T>,
+): Promise<T> {
   const config = loadConfig(Deno.env.toObject());
   // Only warnings and errors: a CLI's stdout is for its answer.
-  const services = await openServices(config, { logger: createLogger(config.logLevel === "debug" ? "debug" : "warn", console.error) });
+  const services = await openServices(config, {
+    logger: createLogger(
+      config.logLevel === "debug" ? "debug" : "warn",
+      console.error,
+    ),
+  });
   try {
     return await work(services);
   } finally {
@@ -23,7 +30,9 @@ export function printJson(value: unknown): void {
 export function reportError(error: unknown): never {
   if (error instanceof AppError) {
     const fields = (error.details.fields ?? {}) as Record<string, string>;
-    const extra = Object.entries(fields).map(([field, problem]) => `\n  ${field}: ${problem}`).join("");
+    const extra = Object.entries(fields).map(([field, problem]) =>
+      `\n  ${field}: ${problem}`
+    ).join("");
     console.error(`error: ${error.message} (${error.code})${extra}`);
     Deno.exit(error.status >= 500 ? 2 : 1);
   }
@@ -31,6 +40,8 @@ export function reportError(error: unknown): never {
     console.error(error.message);
     Deno.exit(2);
   }
-  console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(
+    `error: ${error instanceof Error ? error.message : String(error)}`,
+  );
   Deno.exit(2);
 }

@@ -41,10 +41,16 @@ async function promptHidden(label: string): Promise<string> {
 export async function readNewPassword(fromStdin: boolean): Promise<string> {
   if (fromStdin) return await readAllStdin();
   if (!Deno.stdin.isTerminal()) {
-    throw new AppError(400, "PASSWORD_REQUIRED", "No terminal to ask for the password: pipe it in with --password-stdin");
+    throw new AppError(
+      400,
+      "PASSWORD_REQUIRED",
+      "No terminal to ask for the password: pipe it in with --password-stdin",
+    );
   }
   const first = await promptHidden("Password: ");
   const second = await promptHidden("Repeat password: ");
-  if (first !== second) throw new AppError(400, "PASSWORDS_DIFFER", "The two passwords differ");
+  if (first !== second) {
+    throw new AppError(400, "PASSWORDS_DIFFER", "The two passwords differ");
+  }
   return first;
 }

@@ -1,6 +1,7 @@
 import { createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import * as schema from "./schema/mod.ts";
+import { serializeWrites } from "./write_lock.ts";
 
 export type Db = ReturnType<typeof drizzle<typeof schema>>;
 export interface Database {
@@ -19,13 +20,23 @@ async function ensureParentDir(url: string) {
 const BUSY_TIMEOUT_MS = 5000;
 
 /** Opens the database with the PRAGMAs every connection needs: WAL, foreign keys, a busy timeout. */
-export async function createDb(url: string, authToken?: string): Promise<Database> {
+export async function createDb(
+  url: string,
+  authToken?: string,
+): Promise<Database> {
   await ensureParentDir(url);
   // `timeout` is SQLite's busy timeout, applied by the client to every connection of its pool.
-  const client = createClient({ url, timeout: BUSY_TIMEOUT_MS, ...(authToken ? { authToken } : {}) });
+  const raw = createClient({
+    url,
+    timeout: BUSY_TIMEOUT_MS,
+    ...(authToken ? { authToken } : {}),
+  });
+  const client = url.startsWith("file:") ? serializeWrites(raw) : raw;
   // WAL is a property of the file, so setting it once is enough. libsql opens every pooled connection
   // with foreign keys on; the PRAGMA states it and the test suite checks it on a second connection.
-  if (url.startsWith("file:") && url !== "file::memory:") await client.execute("PRAGMA journal_mode = WAL");
+  if (url.startsWith("file:") && url !== "file::memory:") {
+    await client.execute("PRAGMA journal_mode = WAL");
+  }
   await client.execute("PRAGMA foreign_keys = ON");
   return { db: drizzle(client, { schema }), close: () => client.close() };
 }

@@ -2,7 +2,8 @@ import { sql } from "drizzle-orm";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import type { Db } from "./client.ts";
 
-export const MIGRATIONS_FOLDER = new URL("../migrations", import.meta.url).pathname;
+export const MIGRATIONS_FOLDER =
+  new URL("../migrations", import.meta.url).pathname;
 
 interface JournalEntry {
   idx: number;
@@ -10,7 +11,9 @@ interface JournalEntry {
 }
 
 async function journal(): Promise<JournalEntry[]> {
-  const text = await Deno.readTextFile(`${MIGRATIONS_FOLDER}/meta/_journal.json`);
+  const text = await Deno.readTextFile(
+    `${MIGRATIONS_FOLDER}/meta/_journal.json`,
+  );
   return (JSON.parse(text) as { entries: JournalEntry[] }).entries;
 }
 
@@ -19,7 +22,9 @@ async function appliedCount(db: Db): Promise<number> {
     sql`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'`,
   );
   if (!table || table.n === 0) return 0;
-  const row = await db.get<{ n: number }>(sql`SELECT count(*) AS n FROM __drizzle_migrations`);
+  const row = await db.get<{ n: number }>(
+    sql`SELECT count(*) AS n FROM __drizzle_migrations`,
+  );
   return row?.n ?? 0;
 }
 

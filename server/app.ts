@@ -19,12 +19,26 @@ export const API_VERSION = "0.1.0";
 
 /** Name and message for the log, without query parameters (they can hold personal data). */
 function describeError(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return text.replace(/\nparams:[\s\S]*$/, "\nparams: [redacted]").slice(0, 2000);
+  const text = error instanceof Error
+    ? `${error.name}: ${error.message}`
+    : String(error);
+  return text.replace(/\nparams:[\s\S]*$/, "\nparams: [redacted]").slice(
+    0,
+    2000,
+  );
 }
 
-function errorBody(requestId: string, code: string, message: string, details: Record<string, unknown> = {}) {
-  return { success: false as const, error: { code, message, details }, requestId };
+function errorBody(
+  requestId: string,
+  code: string,
+  message: string,
+  details: Record<string, unknown> = {},
+) {
+  return {
+    success: false as const,
+    error: { code, message, details },
+    requestId,
+  };
 }
 
 /** The whole HTTP surface, built from its dependencies: main.ts and every test use this. */
@@ -34,14 +48,25 @@ export function createApp(deps: Deps) {
   app.use("*", requestLog(deps.logger));
   app.use("*", secureHeaders());
   if (deps.config.corsOrigins.length > 0) {
-    app.use("/api/*", cors({ origin: deps.config.corsOrigins, credentials: false, maxAge: 600 }));
+    app.use(
+      "/api/*",
+      cors({
+        origin: deps.config.corsOrigins,
+        credentials: false,
+        maxAge: 600,
+      }),
+    );
   }
   app.use(
     "*",
     bodyLimit({
       maxSize: deps.config.bodyLimitBytes,
       onError: () => {
-        throw new AppError(413, "PAYLOAD_TOO_LARGE", `The request body is larger than ${deps.config.bodyLimitBytes} bytes`);
+        throw new AppError(
+          413,
+          "PAYLOAD_TOO_LARGE",
+          `The request body is larger than ${deps.config.bodyLimitBytes} bytes`,
+        );
       },
     }),
   );
@@ -59,11 +84,14 @@ export function createApp(deps: Deps) {
         info: {
           title: "Lectern API",
           version: API_VERSION,
-          description: "A self-hosted learning platform. Errors share one envelope: {success:false, error:{code,message,details}, requestId}.",
+          description:
+            "A self-hosted learning platform. Errors share one envelope: {success:false, error:{code,message,details}, requestId}.",
         },
         servers: [{ url: deps.config.appUrl }],
         components: {
-          securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+          securitySchemes: {
+            bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+          },
         },
       },
       exclude: ["/openapi.json", "/docs", /^\/(verify-email|reset-password)\//],
@@ -71,23 +99,53 @@ export function createApp(deps: Deps) {
   );
   app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Lectern API" }));
 
-  app.notFound((c) => c.json(errorBody(c.get("requestId"), "NOT_FOUND", `No route for ${c.req.method} ${c.req.path}`), 404));
+  app.notFound((c) =>
+    c.json(
+      errorBody(
+        c.get("requestId"),
+        "NOT_FOUND",
+        `No route for ${c.req.method} ${c.req.path}`,
+      ),
+      404,
+    )
+  );
 
   app.onError((error, c) => {
     const requestId = c.get("requestId") ?? "unknown";
     if (error instanceof AppError) {
-      for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
-      return c.json(errorBody(requestId, error.code, error.message, error.details), error.status as ContentfulStatusCode);
+      for (const [name, value] of Object.entries(error.headers)) {
+        c.header(name, value);
+      }
+      return c.json(
+        errorBody(requestId, error.code, error.message, error.details),
+        error.status as ContentfulStatusCode,
+      );
     }
     if (error instanceof HTTPException && error.status < 500) {
-      const code = error.status === 400 ? "BAD_REQUEST" : `HTTP_${error.status}`;
-      return c.json(errorBody(requestId, code, error.message || "The request could not be processed"), error.status);
+      const code = error.status === 400
+        ? "BAD_REQUEST"
+        : `HTTP_${error.status}`;
+      return c.json(
+        errorBody(
+          requestId,
+          code,
+          error.message || "The request could not be processed",
+        ),
+        error.status,
+      );
     }
     deps.logger.error("unhandled error", {
       requestId,
       error: describeError(error),
     });
-    return c.json(errorBody(requestId, "INTERNAL_ERROR", "Something went wrong on our side; try again later"), 500);
+    return c.json(
+      errorBody(
+        requestId,
+        "INTERNAL_ERROR",
+        "Something went wrong on our side; try again later",
+      ),
+      500,
+    );
   });
 
   return app;

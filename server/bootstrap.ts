@@ -13,10 +13,15 @@ import { randomSecret } from "./lib/ids.ts";
  * In development a missing JWT_SECRET is generated once and kept in DATA_DIR, so tokens survive a
  * restart. Production refuses to start without one.
  */
-export async function resolveJwtSecret(config: Config, logger: Logger): Promise<string> {
+export async function resolveJwtSecret(
+  config: Config,
+  logger: Logger,
+): Promise<string> {
   if (config.jwtSecret) return config.jwtSecret;
   if (config.env === "production") {
-    throw new ConfigError("Invalid configuration: JWT_SECRET is required when LECTERN_ENV=production");
+    throw new ConfigError(
+      "Invalid configuration: JWT_SECRET is required when LECTERN_ENV=production",
+    );
   }
   const path = `${config.dataDir}/jwt_secret`;
   try {
@@ -27,7 +32,9 @@ export async function resolveJwtSecret(config: Config, logger: Logger): Promise<
   const secret = randomSecret(48);
   await Deno.mkdir(config.dataDir, { recursive: true });
   await Deno.writeTextFile(path, secret + "\n", { mode: 0o600 });
-  logger.warn(`JWT_SECRET is not set: generated one and saved it in ${path}. Set JWT_SECRET in production.`);
+  logger.warn(
+    `JWT_SECRET is not set: generated one and saved it in ${path}. Set JWT_SECRET in production.`,
+  );
   return secret;
 }
 
@@ -45,8 +52,12 @@ export async function openServices(
   const logger = options.logger ?? createLogger(config.logLevel);
   const jwtSecret = await resolveJwtSecret(config, logger);
   const database = await createDb(config.databaseUrl, config.databaseAuthToken);
-  const appliedMigrations = options.migrate === false ? [] : await runMigrations(database.db);
-  const mail = config.smtpUrl ? createSmtpTransport(config.smtpUrl, config.mailFrom) : undefined;
+  const appliedMigrations = options.migrate === false
+    ? []
+    : await runMigrations(database.db);
+  const mail = config.smtpUrl
+    ? createSmtpTransport(config.smtpUrl, config.mailFrom)
+    : undefined;
   const background = new BackgroundTasks(logger);
   const deps: Deps = {
     config: { ...config, jwtSecret },

@@ -4,7 +4,11 @@ import { LOG_LEVELS, type LogLevel } from "./lib/logger.ts";
 /** Every setting comes from an environment variable; this is the one list of them. */
 const optionalText = v.optional(v.pipe(v.string(), v.trim(), v.minLength(1)));
 const url = (name: string) =>
-  v.pipe(v.string(), v.trim(), v.url(`${name} must be an absolute URL such as http://localhost:8000`));
+  v.pipe(
+    v.string(),
+    v.trim(),
+    v.url(`${name} must be an absolute URL such as http://localhost:8000`),
+  );
 const positiveInt = (name: string) =>
   v.pipe(
     v.string(),
@@ -12,29 +16,61 @@ const positiveInt = (name: string) =>
     v.regex(/^[1-9][0-9]*$/, `${name} must be a positive whole number`),
     v.transform(Number),
   );
-const flag = v.pipe(v.picklist(["true", "false", "1", "0"]), v.transform((s) => s === "true" || s === "1"));
+const flag = v.pipe(
+  v.picklist(["true", "false", "1", "0"]),
+  v.transform((s) => s === "true" || s === "1"),
+);
 
 const EnvSchema = v.object({
-  PORT: v.optional(v.pipe(positiveInt("PORT"), v.maxValue(65535, "PORT must be at most 65535")), "8000"),
+  PORT: v.optional(
+    v.pipe(
+      positiveInt("PORT"),
+      v.maxValue(65535, "PORT must be at most 65535"),
+    ),
+    "8000",
+  ),
   APP_URL: v.optional(url("APP_URL")),
   DATA_DIR: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1)), "./data"),
   DATABASE_URL: v.optional(
     v.pipe(
       v.string(),
       v.trim(),
-      v.regex(/^(file:|libsql:|https?:|wss?:)/, "DATABASE_URL must start with file:, libsql:, http(s): or ws(s):"),
+      v.regex(
+        /^(file:|libsql:|https?:|wss?:)/,
+        "DATABASE_URL must start with file:, libsql:, http(s): or ws(s):",
+      ),
     ),
   ),
   DATABASE_AUTH_TOKEN: optionalText,
   LECTERN_ENV: v.optional(
-    v.picklist(["development", "production", "test"], "LECTERN_ENV must be development, production or test"),
+    v.picklist(
+      ["development", "production", "test"],
+      "LECTERN_ENV must be development, production or test",
+    ),
     "development",
   ),
-  JWT_SECRET: v.optional(v.pipe(v.string(), v.minLength(32, "JWT_SECRET must be at least 32 characters"))),
-  SMTP_URL: v.optional(v.pipe(v.string(), v.trim(), v.regex(/^smtps?:\/\//, "SMTP_URL must start with smtp:// or smtps://"))),
-  MAIL_FROM: v.optional(v.pipe(v.string(), v.trim(), v.minLength(3)), "Lectern <no-reply@localhost>"),
+  JWT_SECRET: v.optional(
+    v.pipe(
+      v.string(),
+      v.minLength(32, "JWT_SECRET must be at least 32 characters"),
+    ),
+  ),
+  SMTP_URL: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.regex(/^smtps?:\/\//, "SMTP_URL must start with smtp:// or smtps://"),
+    ),
+  ),
+  MAIL_FROM: v.optional(
+    v.pipe(v.string(), v.trim(), v.minLength(3)),
+    "Lectern <no-reply@localhost>",
+  ),
   CORS_ORIGINS: v.optional(v.string(), ""),
-  LOG_LEVEL: v.optional(v.picklist(LOG_LEVELS, `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`), "info"),
+  LOG_LEVEL: v.optional(
+    v.picklist(LOG_LEVELS, `LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`),
+    "info",
+  ),
   AUTH_RATE_LIMIT: v.optional(positiveInt("AUTH_RATE_LIMIT"), "60"),
   TRUST_PROXY: v.optional(flag, "false"),
   BODY_LIMIT_BYTES: v.optional(positiveInt("BODY_LIMIT_BYTES"), "1048576"),
@@ -64,7 +100,10 @@ export interface Config {
   authRateLimit: number;
   trustProxy: boolean;
   bodyLimitBytes: number;
-  oauth: { google: OAuthCredentials | undefined; github: OAuthCredentials | undefined };
+  oauth: {
+    google: OAuthCredentials | undefined;
+    github: OAuthCredentials | undefined;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -74,12 +113,18 @@ const pair = (id: string | undefined, secret: string | undefined) =>
 
 /** Parses the environment; a bad value throws one line naming the variable and what is wrong. */
 export function loadConfig(source: Record<string, string | undefined>): Config {
-  const present = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ""));
+  const present = Object.fromEntries(
+    Object.entries(source).filter(([, value]) =>
+      value !== undefined && value !== ""
+    ),
+  );
   const result = v.safeParse(EnvSchema, present);
   if (!result.success) {
     const issue = result.issues[0];
     const name = issue.path?.[0]?.key ?? "environment";
-    const message = issue.message.startsWith(String(name)) ? issue.message : `${String(name)}: ${issue.message}`;
+    const message = issue.message.startsWith(String(name))
+      ? issue.message
+      : `${String(name)}: ${issue.message}`;
     throw new ConfigError(`Invalid configuration: ${message}`);
   }
   const e = result.output;

@@ -14,17 +14,28 @@ async function main() {
   if (services.appliedMigrations.length > 0) {
     log.info("applied migrations", { migrations: services.appliedMigrations });
   }
-  if (!deps.mail) log.warn("SMTP_URL is not set: emails are kept in the outbox and written to this log");
+  if (!deps.mail) {
+    log.warn(
+      "SMTP_URL is not set: emails are kept in the outbox and written to this log",
+    );
+  }
 
   const app = createApp(deps);
-  const sweep = setInterval(() => deps.background.run("outbox sweep", () => deliverDue(deps)), OUTBOX_SWEEP_MS);
+  const sweep = setInterval(
+    () => deps.background.run("outbox sweep", () => deliverDue(deps)),
+    OUTBOX_SWEEP_MS,
+  );
 
   const server = Deno.serve({
     port: config.port,
     hostname: "0.0.0.0",
     onListen: ({ port }) => {
-      log.info(`Lectern listening on http://localhost:${port} (public URL ${config.appUrl})`);
-      log.info("API reference at /docs; create the first admin with: deno task cli users create --role admin --email you@school.example --name \"Your Name\"");
+      log.info(
+        `Lectern listening on http://localhost:${port} (public URL ${config.appUrl})`,
+      );
+      log.info(
+        'API reference at /docs; create the first admin with: deno task cli users create --role admin --email you@school.example --name "Your Name"',
+      );
     },
   }, app.fetch);
 
@@ -35,7 +46,9 @@ async function main() {
     log.info("shutting down", { signal });
     clearInterval(sweep);
     // Stop accepting, let in-flight requests finish, but never wait forever.
-    const timeout = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS));
+    const timeout = new Promise((resolve) =>
+      setTimeout(resolve, SHUTDOWN_GRACE_MS)
+    );
     await Promise.race([server.shutdown(), timeout]);
     await services.close();
     log.info("stopped");

@@ -8,9 +8,15 @@ dbCommand.command("migrate")
   .option("--json", "print the result as JSON")
   .action(async (options) => {
     try {
-      const applied = await withServices((services) => Promise.resolve(services.appliedMigrations));
+      const applied = await withServices((services) =>
+        Promise.resolve(services.appliedMigrations)
+      );
       if (options.json) return printJson({ applied });
-      console.log(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(", ")}` : "Database is up to date");
+      console.log(
+        applied.length
+          ? `Applied ${applied.length} migration(s): ${applied.join(", ")}`
+          : "Database is up to date",
+      );
     } catch (error) {
       reportError(error);
     }

@@ -16,34 +16,48 @@ export interface Preferences {
   emailNotifications: boolean;
   theme: "light" | "dark" | "system";
 }
-export const DEFAULT_PREFERENCES: Preferences = { emailNotifications: true, theme: "system" };
+export const DEFAULT_PREFERENCES: Preferences = {
+  emailNotifications: true,
+  theme: "system",
+};
 
 const timestamp = (name: string) => integer(name, { mode: "timestamp_ms" });
 
-export const users = sqliteTable("users", {
-  id: text("id").primaryKey(),
-  /** Trimmed and lower-cased; a deleted account's address is replaced so it can register again. */
-  email: text("email").notNull().unique(),
-  name: text("name").notNull(),
-  /** Null for accounts that only sign in through OAuth. */
-  passwordHash: text("password_hash"),
-  role: text("role", { enum: ROLES }).notNull().default("student"),
-  /** What the person asked for at registration (e.g. instructor); never granted by itself. */
-  requestedRole: text("requested_role", { enum: ROLES }),
-  status: text("status", { enum: USER_STATUSES }).notNull().default("active"),
-  banReason: text("ban_reason"),
-  emailVerifiedAt: timestamp("email_verified_at"),
-  avatarUrl: text("avatar_url"),
-  bio: text("bio"),
-  socialLinks: text("social_links", { mode: "json" }).$type<SocialLinks>().notNull().default({}),
-  preferences: text("preferences", { mode: "json" }).$type<Preferences>().notNull().default(DEFAULT_PREFERENCES),
-  subscriptionTier: text("subscription_tier").notNull().default("free"),
-  failedLoginCount: integer("failed_login_count").notNull().default(0),
-  lockedUntil: timestamp("locked_until"),
-  lastLoginAt: timestamp("last_login_at"),
-  createdAt: timestamp("created_at").notNull(),
-  updatedAt: timestamp("updated_at").notNull(),
-  deletedAt: timestamp("deleted_at"),
-}, (t) => [index("users_role_idx").on(t.role), index("users_created_at_idx").on(t.createdAt)]);
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    /** Trimmed and lower-cased; a deleted account's address is replaced so it can register again. */
+    email: text("email").notNull().unique(),
+    name: text("name").notNull(),
+    /** Null for accounts that only sign in through OAuth. */
+    passwordHash: text("password_hash"),
+    role: text("role", { enum: ROLES }).notNull().default("student"),
+    /** What the person asked for at registration (e.g. instructor); never granted by itself. */
+    requestedRole: text("requested_role", { enum: ROLES }),
+    status: text("status", { enum: USER_STATUSES }).notNull().default("active"),
+    banReason: text("ban_reason"),
+    emailVerifiedAt: timestamp("email_verified_at"),
+    avatarUrl: text("avatar_url"),
+    bio: text("bio"),
+    socialLinks: text("social_links", { mode: "json" }).$type<SocialLinks>()
+      .notNull().default({}),
+    preferences: text("preferences", { mode: "json" }).$type<Preferences>()
+      .notNull().default(DEFAULT_PREFERENCES),
+    subscriptionTier: text("subscription_tier").notNull().default("free"),
+    failedLoginCount: integer("failed_login_count").notNull().default(0),
+    lockedUntil: timestamp("locked_until"),
+    lastLoginAt: timestamp("last_login_at"),
+    createdAt: timestamp("created_at").notNull(),
+    updatedAt: timestamp("updated_at").notNull(),
+    deletedAt: timestamp("deleted_at"),
+  },
+  (
+    t,
+  ) => [
+    index("users_role_idx").on(t.role),
+    index("users_created_at_idx").on(t.createdAt),
+  ],
+);
 
 export type User = typeof users.$inferSelect;

@@ -7,7 +7,10 @@ export class BackgroundTasks {
 
   run(name: string, work: () => Promise<unknown>): void {
     const task = work().catch((error) =>
-      this.logger.error("background task failed", { task: name, error: String(error) })
+      this.logger.error("background task failed", {
+        task: name,
+        error: String(error),
+      })
     ).finally(() => this.#running.delete(task));
     this.#running.add(task);
   }

@@ -7,7 +7,8 @@ import { getConnInfo } from "hono/deno";
  */
 export function clientIp(c: Context, trustProxy: boolean): string {
   if (trustProxy) {
-    const forwarded = c.req.header("fly-client-ip") ?? c.req.header("x-forwarded-for")?.split(",")[0];
+    const forwarded = c.req.header("fly-client-ip") ??
+      c.req.header("x-forwarded-for")?.split(",")[0];
     if (forwarded?.trim()) return forwarded.trim();
   }
   try {

@@ -22,9 +22,12 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{8,128}$/;
 export const isId = (value: string) => ULID_PATTERN.test(value);
 
 /** An incoming X-Request-Id is echoed only when it is a plain token of sane length. */
-export const isWellFormedRequestId = (value: string) => REQUEST_ID_PATTERN.test(value);
+export const isWellFormedRequestId = (value: string) =>
+  REQUEST_ID_PATTERN.test(value);
 
 /** A random secret of `bytes` bytes, base32 encoded: for tokens sent to people and clients. */
 export function randomSecret(bytes = 32): string {
-  return encodeBase32LowerCaseNoPadding(crypto.getRandomValues(new Uint8Array(bytes)));
+  return encodeBase32LowerCaseNoPadding(
+    crypto.getRandomValues(new Uint8Array(bytes)),
+  );
 }

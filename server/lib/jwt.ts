@@ -24,8 +24,17 @@ export class JwtSigner {
 
   sign(claims: AccessClaims, ttlSeconds = ACCESS_TOKEN_TTL_SECONDS): string {
     const iat = Math.floor(Date.now() / 1000);
-    const payload = JSON.stringify({ ...claims, typ: "access", iat, exp: iat + ttlSeconds });
-    const signature = hmac(SHA256, this.#key, createJWTSignatureMessage(HEADER, payload));
+    const payload = JSON.stringify({
+      ...claims,
+      typ: "access",
+      iat,
+      exp: iat + ttlSeconds,
+    });
+    const signature = hmac(
+      SHA256,
+      this.#key,
+      createJWTSignatureMessage(HEADER, payload),
+    );
     return encodeJWT(HEADER, payload, signature);
   }
 
@@ -39,10 +48,17 @@ export class JwtSigner {
     }
     const [header, payload, signature, message] = parts;
     if ((header as { alg?: unknown }).alg !== "HS256") return "invalid";
-    if (!constantTimeEqual(hmac(SHA256, this.#key, message), signature)) return "invalid";
+    if (!constantTimeEqual(hmac(SHA256, this.#key, message), signature)) {
+      return "invalid";
+    }
     const p = payload as Record<string, unknown>;
-    if (p.typ !== "access" || typeof p.userId !== "string" || typeof p.sid !== "string") return "invalid";
-    if (typeof p.exp !== "number" || p.exp * 1000 <= Date.now()) return "expired";
+    if (
+      p.typ !== "access" || typeof p.userId !== "string" ||
+      typeof p.sid !== "string"
+    ) return "invalid";
+    if (typeof p.exp !== "number" || p.exp * 1000 <= Date.now()) {
+      return "expired";
+    }
     return {
       userId: p.userId,
       role: String(p.role),

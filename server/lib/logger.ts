@@ -10,13 +10,28 @@ export interface Logger {
   error(msg: string, fields?: Fields): void;
 }
 
-export function createLogger(level: LogLevel, sink: (line: string) => void = console.log): Logger {
+export function createLogger(
+  level: LogLevel,
+  sink: (line: string) => void = console.log,
+): Logger {
   const threshold = LOG_LEVELS.indexOf(level);
   const write = (lvl: LogLevel) => (msg: string, fields: Fields = {}) => {
     if (LOG_LEVELS.indexOf(lvl) < threshold) return;
-    sink(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }));
+    sink(
+      JSON.stringify({
+        time: new Date().toISOString(),
+        level: lvl,
+        msg,
+        ...fields,
+      }),
+    );
   };
-  return { debug: write("debug"), info: write("info"), warn: write("warn"), error: write("error") };
+  return {
+    debug: write("debug"),
+    info: write("info"),
+    warn: write("warn"),
+    error: write("error"),
+  };
 }
 
 /** For tests: keeps every line so a test can assert what was (and was not) logged. */

@@ -13,7 +13,10 @@ export interface MailTransport {
   close(): void;
 }
 
-export function createSmtpTransport(smtpUrl: string, from: string): MailTransport {
+export function createSmtpTransport(
+  smtpUrl: string,
+  from: string,
+): MailTransport {
   const transport = nodemailer.createTransport(smtpUrl);
   return {
     async send(message) {

@@ -12,7 +12,10 @@ export const ErrorResponse = v.object({
   requestId: v.string(),
 });
 
-export const MessageResponse = v.object({ success: v.literal(true), message: v.string() });
+export const MessageResponse = v.object({
+  success: v.literal(true),
+  message: v.string(),
+});
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: "Malformed request (INVALID_JSON, bad token)",
@@ -27,15 +30,29 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   503: "The feature's external service is not configured",
 };
 
-const json = (schema: v.GenericSchema) => ({ "application/json": { schema: resolver(schema) } });
+const json = (schema: v.GenericSchema) => ({
+  "application/json": { schema: resolver(schema) },
+});
 
 /** `responses` for describeRoute: the success body plus the listed error statuses in the envelope. */
-export function responses(success: { status?: number; description: string; schema: v.GenericSchema }, errors: number[]) {
-  const out: Record<number, { description: string; content: ReturnType<typeof json> }> = {
-    [success.status ?? 200]: { description: success.description, content: json(success.schema) },
+export function responses(
+  success: { status?: number; description: string; schema: v.GenericSchema },
+  errors: number[],
+) {
+  const out: Record<
+    number,
+    { description: string; content: ReturnType<typeof json> }
+  > = {
+    [success.status ?? 200]: {
+      description: success.description,
+      content: json(success.schema),
+    },
   };
   for (const status of errors) {
-    out[status] = { description: ERROR_DESCRIPTIONS[status] ?? "Error", content: json(ErrorResponse) };
+    out[status] = {
+      description: ERROR_DESCRIPTIONS[status] ?? "Error",
+      content: json(ErrorResponse),
+    };
   }
   return out;
 }

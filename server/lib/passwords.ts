@@ -4,19 +4,33 @@ export const MIN_PASSWORD_LENGTH = 10;
 export const MAX_PASSWORD_LENGTH = 256;
 
 const COMMON = new Set(
-  Deno.readTextFileSync(new URL("./common_passwords.txt", import.meta.url)).split("\n").map((line) => line.trim())
+  Deno.readTextFileSync(new URL("./common_passwords.txt", import.meta.url))
+    .split("\n").map((line) => line.trim())
     .filter(Boolean),
 );
 
 /** Why a password is not acceptable, or null when it is. The one rule for API and CLI alike. */
-export function passwordProblem(password: string, context: { email?: string; name?: string } = {}): string | null {
-  if (password.length < MIN_PASSWORD_LENGTH) return `Must be at least ${MIN_PASSWORD_LENGTH} characters`;
-  if (password.length > MAX_PASSWORD_LENGTH) return `Must be at most ${MAX_PASSWORD_LENGTH} characters`;
+export function passwordProblem(
+  password: string,
+  context: { email?: string; name?: string } = {},
+): string | null {
+  if (password.length < MIN_PASSWORD_LENGTH) {
+    return `Must be at least ${MIN_PASSWORD_LENGTH} characters`;
+  }
+  if (password.length > MAX_PASSWORD_LENGTH) {
+    return `Must be at most ${MAX_PASSWORD_LENGTH} characters`;
+  }
   const lower = password.toLowerCase();
-  if (COMMON.has(lower)) return "Is too common; choose a less predictable password";
-  if (new Set(lower).size < 4) return "Is too predictable; use more different characters";
+  if (COMMON.has(lower)) {
+    return "Is too common; choose a less predictable password";
+  }
+  if (new Set(lower).size < 4) {
+    return "Is too predictable; use more different characters";
+  }
   const localPart = context.email?.split("@")[0]?.toLowerCase();
-  if (localPart && localPart.length >= 4 && lower.includes(localPart)) return "Must not contain your email address";
+  if (localPart && localPart.length >= 4 && lower.includes(localPart)) {
+    return "Must not contain your email address";
+  }
   return null;
 }
 
@@ -25,7 +39,10 @@ const ARGON2 = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
 
 export const hashPassword = (password: string) => hash(password, ARGON2);
 
-export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+export async function verifyPassword(
+  passwordHash: string,
+  password: string,
+): Promise<boolean> {
   try {
     return await verify(passwordHash, password);
   } catch {

@@ -15,10 +15,14 @@ export class RateLimiter {
       if (this.#windows.size > 50_000) this.#sweep(now);
     }
     window.count++;
-    return window.count > limit ? Math.max(1, Math.ceil((window.resetAt - now) / 1000)) : 0;
+    return window.count > limit
+      ? Math.max(1, Math.ceil((window.resetAt - now) / 1000))
+      : 0;
   }
 
   #sweep(now: number) {
-    for (const [key, window] of this.#windows) if (window.resetAt <= now) this.#windows.delete(key);
+    for (const [key, window] of this.#windows) {
+      if (window.resetAt <= now) this.#windows.delete(key);
+    }
   }
 }

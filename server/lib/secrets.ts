@@ -6,7 +6,8 @@ import { randomSecret } from "./ids.ts";
 const encoder = new TextEncoder();
 
 /** SHA-256 hex of a high-entropy token: what the database stores instead of the token itself. */
-export const hashToken = (token: string) => encodeHexLowerCase(sha256(encoder.encode(token)));
+export const hashToken = (token: string) =>
+  encodeHexLowerCase(sha256(encoder.encode(token)));
 
 /** A new opaque token and the hash to store for it. */
 export function newToken(): { token: string; hash: string } {

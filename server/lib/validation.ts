@@ -5,21 +5,29 @@ import { AppError, badRequest, validationFailed } from "./errors.ts";
 
 interface Issue {
   readonly message: string;
-  readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+  readonly path?:
+    | ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>
+    | undefined;
 }
 
 /** Standard-schema issues -> `{ "field.sub": "message" }`, first message per field. */
-export function issuesToFields(issues: readonly Issue[]): Record<string, string> {
+export function issuesToFields(
+  issues: readonly Issue[],
+): Record<string, string> {
   const fields: Record<string, string> = {};
   for (const issue of issues) {
-    const path = (issue.path ?? []).map((p) => String(typeof p === "object" ? p.key : p)).join(".") || "body";
+    const path = (issue.path ?? []).map((p) =>
+      String(typeof p === "object" ? p.key : p)
+    ).join(".") || "body";
     fields[path] ??= issue.message;
   }
   return fields;
 }
 
 const hook = (result: { success: boolean; error?: readonly Issue[] }) => {
-  if (!result.success) throw validationFailed(issuesToFields(result.error ?? []));
+  if (!result.success) {
+    throw validationFailed(issuesToFields(result.error ?? []));
+  }
 };
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
@@ -28,7 +36,11 @@ const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
 async function parseJsonBody(c: Context): Promise<void> {
   const mediaType = (c.req.header("content-type") ?? "").split(";")[0]!.trim();
   if (!JSON_TYPE.test(mediaType)) {
-    throw new AppError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as JSON (Content-Type: application/json)");
+    throw new AppError(
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+      "Send the request body as JSON (Content-Type: application/json)",
+    );
   }
   let body: unknown;
   try {
@@ -37,7 +49,10 @@ async function parseJsonBody(c: Context): Promise<void> {
     throw badRequest("INVALID_JSON", "The request body is not valid JSON");
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw validationFailed({ body: "Must be a JSON object" }, "The request body must be a JSON object");
+    throw validationFailed(
+      { body: "Must be a JSON object" },
+      "The request body must be a JSON object",
+    );
   }
 }
 
@@ -45,7 +60,12 @@ async function parseJsonBody(c: Context): Promise<void> {
  * Validates one part of the request with a valibot schema; the same schema documents the route in
  * the OpenAPI document. Failures become 422 with per-field details.
  */
-export function validate<S extends v.GenericSchema, T extends keyof ValidationTargets, E extends Env, P extends string>(
+export function validate<
+  S extends v.GenericSchema,
+  T extends keyof ValidationTargets,
+  E extends Env,
+  P extends string,
+>(
   target: T,
   schema: S,
 ) {

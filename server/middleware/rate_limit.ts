@@ -12,7 +12,11 @@ export function rateLimitByIp(
   windowMs = 60_000,
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const retryAfter = deps.rateLimiter.hit(`${bucket}:${clientIp(c, deps.config.trustProxy)}`, limit, windowMs);
+    const retryAfter = deps.rateLimiter.hit(
+      `${bucket}:${clientIp(c, deps.config.trustProxy)}`,
+      limit,
+      windowMs,
+    );
     if (retryAfter > 0) throw tooManyRequests(retryAfter);
     await next();
   };

@@ -5,14 +5,17 @@ import type { AppEnv } from "../types.ts";
 
 /** Paths that carry a single-use token: the log keeps the route, never the token. */
 const TOKEN_IN_PATH = /\/(verify-email|reset-password)\/[^/]+/;
-export const redactPath = (path: string) => path.replace(TOKEN_IN_PATH, "/$1/[redacted]");
+export const redactPath = (path: string) =>
+  path.replace(TOKEN_IN_PATH, "/$1/[redacted]");
 
 /** Gives every request an id (echoing a well-formed incoming one) and logs one line when it ends. */
 export function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
     const incoming = c.req.header("x-request-id");
-    const requestId = incoming && isWellFormedRequestId(incoming) ? incoming : newId();
+    const requestId = incoming && isWellFormedRequestId(incoming)
+      ? incoming
+      : newId();
     c.set("requestId", requestId);
     c.header("X-Request-Id", requestId);
     await next();

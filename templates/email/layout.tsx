@@ -13,7 +13,8 @@ export function EmailLayout(props: { title: string; children: Child }) {
         <p style="font-weight: 600; font-size: 18px;">Lectern</p>
         {props.children}
         <p style="color: #666; font-size: 13px; margin-top: 32px;">
-          You received this email because of an action on your Lectern account. If it was not you, you can ignore it.
+          You received this email because of an action on your Lectern account.
+          If it was not you, you can ignore it.
         </p>
       </body>
     </html>

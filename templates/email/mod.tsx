@@ -15,9 +15,14 @@ export const emailTemplates = {
       html: "<!doctype html>" + (
         <EmailLayout title={subject}>
           <p>Hello {data.name},</p>
-          <p>Confirm that this is your email address to finish creating your account. The link works once, for 24 hours.</p>
+          <p>
+            Confirm that this is your email address to finish creating your
+            account. The link works once, for 24 hours.
+          </p>
           <ActionLink href={data.link} label="Verify my email" />
-          <p style="font-size: 13px;">Or paste this address into your browser: {data.link}</p>
+          <p style="font-size: 13px;">
+            Or paste this address into your browser: {data.link}
+          </p>
         </EmailLayout>
       ),
       text:
@@ -32,10 +37,18 @@ export const emailTemplates = {
       html: "<!doctype html>" + (
         <EmailLayout title={subject}>
           <p>Hello {data.name},</p>
-          <p>Someone asked to reset the password of your account. The link works once, for one hour.</p>
+          <p>
+            Someone asked to reset the password of your account. The link works
+            once, for one hour.
+          </p>
           <ActionLink href={data.link} label="Choose a new password" />
-          <p style="font-size: 13px;">Or paste this address into your browser: {data.link}</p>
-          <p>If you did not ask for this, ignore this email: your password stays as it is.</p>
+          <p style="font-size: 13px;">
+            Or paste this address into your browser: {data.link}
+          </p>
+          <p>
+            If you did not ask for this, ignore this email: your password stays
+            as it is.
+          </p>
         </EmailLayout>
       ),
       text:
@@ -50,8 +63,13 @@ export const emailTemplates = {
       html: "<!doctype html>" + (
         <EmailLayout title={subject}>
           <p>Hello {data.name},</p>
-          <p>The password of your account was just changed and every device was signed out.</p>
-          <p>If this was not you, reset your password at once: {data.supportUrl}</p>
+          <p>
+            The password of your account was just changed and every device was
+            signed out.
+          </p>
+          <p>
+            If this was not you, reset your password at once: {data.supportUrl}
+          </p>
         </EmailLayout>
       ),
       text:
@@ -61,4 +79,6 @@ export const emailTemplates = {
 };
 
 export type EmailTemplateName = keyof typeof emailTemplates;
-export type EmailData<T extends EmailTemplateName> = Parameters<(typeof emailTemplates)[T]>[0];
+export type EmailData<T extends EmailTemplateName> = Parameters<
+  (typeof emailTemplates)[T]
+>[0];

@@ -36,7 +36,10 @@ export async function createTestContext(
   };
   const logger = createMemoryLogger();
   const services = await openServices(loadConfig(fullEnv), { logger });
-  const deps: Deps = { ...services.deps, ...(extra.oauthEndpoints ? { oauthEndpoints: extra.oauthEndpoints } : {}) };
+  const deps: Deps = {
+    ...services.deps,
+    ...(extra.oauthEndpoints ? { oauthEndpoints: extra.oauthEndpoints } : {}),
+  };
   return {
     app: createApp(deps),
     deps,
@@ -64,16 +67,26 @@ export async function api(
   ctx: TestContext,
   method: string,
   path: string,
-  options: { body?: unknown; token?: string; headers?: Record<string, string> } = {},
+  options: {
+    body?: unknown;
+    token?: string;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<ApiResponse> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   let body: string | undefined;
   if (options.body !== undefined) {
     headers["Content-Type"] ??= "application/json";
-    body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
+    body = typeof options.body === "string"
+      ? options.body
+      : JSON.stringify(options.body);
   }
-  const response = await ctx.app.request(path, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const response = await ctx.app.request(path, {
+    method,
+    headers,
+    ...(body !== undefined ? { body } : {}),
+  });
   const text = await response.text();
   let parsed: unknown = text;
   try {

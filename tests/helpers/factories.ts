@@ -7,12 +7,19 @@ export const PASSWORD = "correct horse battery staple";
 let counter = 0;
 
 /** A unique address per call, so tests in one file never collide. */
-export const uniqueEmail = (label = "user") => `${label}-${Date.now().toString(36)}-${++counter}@school.test`;
+export const uniqueEmail = (label = "user") =>
+  `${label}-${Date.now().toString(36)}-${++counter}@school.test`;
 
 /** The same service the CLI and registration use; the seed script will share it too. */
 export async function makeUser(
   ctx: TestContext,
-  fields: { email?: string; name?: string; role?: Role; password?: string; verified?: boolean } = {},
+  fields: {
+    email?: string;
+    name?: string;
+    role?: Role;
+    password?: string;
+    verified?: boolean;
+  } = {},
 ): Promise<User> {
   return await createUser(ctx.deps.db, {
     email: fields.email ?? uniqueEmail(),
@@ -23,13 +30,28 @@ export async function makeUser(
   });
 }
 
-export async function login(ctx: TestContext, email: string, password = PASSWORD) {
-  const response = await api(ctx, "POST", "/api/auth/login", { body: { email, password } });
-  if (response.status !== 200) throw new Error(`login failed: ${JSON.stringify(response.body)}`);
-  return response.body as { token: string; refreshToken: string; user: { id: string } };
+export async function login(
+  ctx: TestContext,
+  email: string,
+  password = PASSWORD,
+) {
+  const response = await api(ctx, "POST", "/api/auth/login", {
+    body: { email, password },
+  });
+  if (response.status !== 200) {
+    throw new Error(`login failed: ${JSON.stringify(response.body)}`);
+  }
+  return response.body as {
+    token: string;
+    refreshToken: string;
+    user: { id: string };
+  };
 }
 
-export async function makeUserAndLogin(ctx: TestContext, fields: Parameters<typeof makeUser>[1] = {}) {
+export async function makeUserAndLogin(
+  ctx: TestContext,
+  fields: Parameters<typeof makeUser>[1] = {},
+) {
   const user = await makeUser(ctx, fields);
   const tokens = await login(ctx, user.email, fields.password ?? PASSWORD);
   return { user, token: tokens.token, refreshToken: tokens.refreshToken };
@@ -37,14 +59,19 @@ export async function makeUserAndLogin(ctx: TestContext, fields: Parameters<type
 
 /** The newest email stored for an address. */
 export async function latestEmail(ctx: TestContext, to: string) {
-  const [message] = await ctx.deps.db.select().from(outboxMessages).where(eq(outboxMessages.to, to))
+  const [message] = await ctx.deps.db.select().from(outboxMessages).where(
+    eq(outboxMessages.to, to),
+  )
     .orderBy(desc(outboxMessages.createdAt), desc(outboxMessages.id)).limit(1);
   if (!message) throw new Error(`no email to ${to}`);
   return message;
 }
 
 /** The token at the end of a `/verify-email/…` or `/reset-password/…` link in an email's text. */
-export function tokenFromLink(text: string, page: "verify-email" | "reset-password"): string {
+export function tokenFromLink(
+  text: string,
+  page: "verify-email" | "reset-password",
+): string {
   const match = text.match(new RegExp(`/${page}/([a-z2-7]+)`));
   if (!match) throw new Error(`no ${page} link in: ${text}`);
   return match[1]!;

@@ -20,12 +20,20 @@ export async function startSmtpServer() {
       stream.on("end", () => {
         if (refuse > 0) {
           refuse--;
-          return callback(Object.assign(new Error("Mailbox temporarily unavailable"), { responseCode: 451 }));
+          return callback(
+            Object.assign(new Error("Mailbox temporarily unavailable"), {
+              responseCode: 451,
+            }),
+          );
         }
         received.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+          from: session.envelope.mailFrom
+            ? session.envelope.mailFrom.address
+            : "",
           to: session.envelope.rcptTo.map((r) => r.address),
-          raw: new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c]))),
+          raw: new TextDecoder().decode(
+            new Uint8Array(chunks.flatMap((c) => [...c])),
+          ),
         });
         callback();
       });
@@ -45,5 +53,8 @@ export async function startSmtpServer() {
 
 /** Undoes quoted-printable soft line breaks and escapes, so links can be read out of a raw message. */
 export function decodeQuotedPrintable(raw: string): string {
-  return raw.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+  return raw.replace(/=\r?\n/g, "").replace(
+    /=([0-9A-F]{2})/g,
+    (_, hex) => String.fromCharCode(parseInt(hex, 16)),
+  );
 }

@@ -31,7 +31,10 @@ Deno.test("loadConfig reads every variable", () => {
   assert.equal(config.appUrl, "https://learn.school.test");
   assert.equal(config.databaseUrl, "file:/var/lib/lectern/lectern.db");
   assert.deepEqual(config.corsOrigins, ["https://a.test", "https://b.test"]);
-  assert.deepEqual(config.oauth.github, { clientId: "id", clientSecret: "secret" });
+  assert.deepEqual(config.oauth.github, {
+    clientId: "id",
+    clientSecret: "secret",
+  });
   assert.equal(config.oauth.google, undefined);
 });
 
@@ -40,7 +43,10 @@ Deno.test("a bad value is one line naming the variable", () => {
     [{ PORT: "eighty" }, /PORT must be a positive whole number/],
     [{ PORT: "70000" }, /PORT must be at most 65535/],
     [{ APP_URL: "localhost" }, /APP_URL must be an absolute URL/],
-    [{ LECTERN_ENV: "staging" }, /LECTERN_ENV must be development, production or test/],
+    [
+      { LECTERN_ENV: "staging" },
+      /LECTERN_ENV must be development, production or test/,
+    ],
     [{ JWT_SECRET: "short" }, /JWT_SECRET must be at least 32 characters/],
     [{ SMTP_URL: "mail.example.com" }, /SMTP_URL must start with smtp/],
     [{ LOG_LEVEL: "loud" }, /LOG_LEVEL must be one of/],

@@ -30,14 +30,24 @@ export function authRoutes(deps: Deps) {
   // Every route that takes credentials or emailed tokens shares one per-IP budget. GET /me only reads
   // the signed-in user, which clients call on every page, so it is not counted.
   const limit = rateLimitByIp(deps, "auth", deps.config.authRateLimit);
-  app.use("*", (c, next) => c.req.method === "GET" && c.req.path.endsWith("/auth/me") ? next() : limit(c, next));
+  app.use(
+    "*",
+    (c, next) =>
+      c.req.method === "GET" && c.req.path.endsWith("/auth/me")
+        ? next()
+        : limit(c, next),
+  );
 
   app.post(
     "/register",
     describeRoute({
       tags,
       summary: "Create an account and send the verification email",
-      responses: responses({ status: 201, description: "Created", schema: RegisterResponse }, [400, 409, 415, 422, 429]),
+      responses: responses({
+        status: 201,
+        description: "Created",
+        schema: RegisterResponse,
+      }, [400, 409, 415, 422, 429]),
     }),
     validate("json", RegisterBody),
     async (c) => {
@@ -55,7 +65,10 @@ export function authRoutes(deps: Deps) {
     describeRoute({
       tags,
       summary: "Verify an email address with the emailed token",
-      responses: responses({ description: "Verified", schema: MessageResponse }, [400, 422, 429]),
+      responses: responses(
+        { description: "Verified", schema: MessageResponse },
+        [400, 422, 429],
+      ),
     }),
     validate("param", TokenParam),
     async (c) => {
@@ -68,15 +81,20 @@ export function authRoutes(deps: Deps) {
     "/resend-verification",
     describeRoute({
       tags,
-      summary: "Send a new verification link (same answer whether or not the account exists)",
-      responses: responses({ description: "Accepted", schema: MessageResponse }, [400, 415, 422, 429]),
+      summary:
+        "Send a new verification link (same answer whether or not the account exists)",
+      responses: responses(
+        { description: "Accepted", schema: MessageResponse },
+        [400, 415, 422, 429],
+      ),
     }),
     validate("json", EmailBody),
     async (c) => {
       await auth.resendVerification(deps, c.req.valid("json").email);
       return c.json({
         success: true,
-        message: "If that account exists and is not verified yet, a new verification link is on its way.",
+        message:
+          "If that account exists and is not verified yet, a new verification link is on its way.",
       });
     },
   );
@@ -86,7 +104,10 @@ export function authRoutes(deps: Deps) {
     describeRoute({
       tags,
       summary: "Sign in with email and password",
-      responses: responses({ description: "Signed in", schema: TokensResponse }, [400, 401, 403, 415, 422, 423, 429]),
+      responses: responses(
+        { description: "Signed in", schema: TokensResponse },
+        [400, 401, 403, 415, 422, 423, 429],
+      ),
     }),
     validate("json", LoginBody),
     async (c) => {
@@ -107,8 +128,12 @@ export function authRoutes(deps: Deps) {
     "/refresh-token",
     describeRoute({
       tags,
-      summary: "Exchange a refresh token for new tokens (the old one stops working)",
-      responses: responses({ description: "New tokens", schema: RefreshResponse }, [400, 401, 403, 415, 422, 429]),
+      summary:
+        "Exchange a refresh token for new tokens (the old one stops working)",
+      responses: responses({
+        description: "New tokens",
+        schema: RefreshResponse,
+      }, [400, 401, 403, 415, 422, 429]),
     }),
     validate("json", RefreshBody),
     async (c) => {
@@ -121,13 +146,20 @@ export function authRoutes(deps: Deps) {
     "/forgot-password",
     describeRoute({
       tags,
-      summary: "Email a password reset link (same answer whether or not the account exists)",
-      responses: responses({ description: "Accepted", schema: MessageResponse }, [400, 415, 422, 429]),
+      summary:
+        "Email a password reset link (same answer whether or not the account exists)",
+      responses: responses(
+        { description: "Accepted", schema: MessageResponse },
+        [400, 415, 422, 429],
+      ),
     }),
     validate("json", EmailBody),
     async (c) => {
       await auth.forgotPassword(deps, c.req.valid("json").email);
-      return c.json({ success: true, message: "If that account exists, a password reset link is on its way." });
+      return c.json({
+        success: true,
+        message: "If that account exists, a password reset link is on its way.",
+      });
     },
   );
 
@@ -135,14 +167,25 @@ export function authRoutes(deps: Deps) {
     "/reset-password/:token",
     describeRoute({
       tags,
-      summary: "Set a new password with the emailed token; signs out every session",
-      responses: responses({ description: "Password changed", schema: MessageResponse }, [400, 415, 422, 429]),
+      summary:
+        "Set a new password with the emailed token; signs out every session",
+      responses: responses({
+        description: "Password changed",
+        schema: MessageResponse,
+      }, [400, 415, 422, 429]),
     }),
     validate("param", TokenParam),
     validate("json", ResetPasswordBody),
     async (c) => {
-      await auth.resetPassword(deps, c.req.valid("param").token, c.req.valid("json").password);
-      return c.json({ success: true, message: "Password reset successfully. Sign in with your new password." });
+      await auth.resetPassword(
+        deps,
+        c.req.valid("param").token,
+        c.req.valid("json").password,
+      );
+      return c.json({
+        success: true,
+        message: "Password reset successfully. Sign in with your new password.",
+      });
     },
   );
 
@@ -152,7 +195,10 @@ export function authRoutes(deps: Deps) {
       tags,
       summary: "End the current session",
       security: bearerAuth,
-      responses: responses({ description: "Signed out", schema: MessageResponse }, [401, 403, 429]),
+      responses: responses({
+        description: "Signed out",
+        schema: MessageResponse,
+      }, [401, 403, 429]),
     }),
     requireAuth(deps),
     async (c) => {
@@ -167,7 +213,10 @@ export function authRoutes(deps: Deps) {
       tags,
       summary: "End every session of the current user",
       security: bearerAuth,
-      responses: responses({ description: "Signed out everywhere", schema: MessageResponse }, [401, 403, 429]),
+      responses: responses({
+        description: "Signed out everywhere",
+        schema: MessageResponse,
+      }, [401, 403, 429]),
     }),
     requireAuth(deps),
     async (c) => {
@@ -182,7 +231,11 @@ export function authRoutes(deps: Deps) {
       tags,
       summary: "The signed-in user",
       security: bearerAuth,
-      responses: responses({ description: "The user", schema: UserResponse }, [401, 403, 429]),
+      responses: responses({ description: "The user", schema: UserResponse }, [
+        401,
+        403,
+        429,
+      ]),
     }),
     requireAuth(deps),
     (c) => c.json({ success: true, user: toUserResponse(c.get("auth").user) }),

@@ -11,7 +11,10 @@ export interface ClientInfo {
   ip?: string | undefined;
 }
 
-async function issueRefreshToken(db: DbOrTx, sessionId: string): Promise<string> {
+async function issueRefreshToken(
+  db: DbOrTx,
+  sessionId: string,
+): Promise<string> {
   const { token, hash } = newToken();
   const now = Date.now();
   await db.insert(refreshTokens).values({
@@ -53,8 +56,12 @@ export type RotationOutcome =
  * the whole family is revoked, so both the thief and the owner must sign in again. Returns an outcome
  * instead of throwing so that the revocation commits with the caller's transaction.
  */
-export async function rotateRefreshToken(db: DbOrTx, token: string): Promise<RotationOutcome> {
-  const [found] = await db.select({ token: refreshTokens, session: sessions }).from(refreshTokens)
+export async function rotateRefreshToken(
+  db: DbOrTx,
+  token: string,
+): Promise<RotationOutcome> {
+  const [found] = await db.select({ token: refreshTokens, session: sessions })
+    .from(refreshTokens)
     .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
     .where(eq(refreshTokens.tokenHash, hashToken(token)));
   if (!found || found.session.revokedAt) return { kind: "invalid" };
@@ -65,10 +72,14 @@ export async function rotateRefreshToken(db: DbOrTx, token: string): Promise<Rot
   if (found.token.expiresAt.getTime() <= Date.now()) return { kind: "invalid" };
   const now = new Date();
   const [claimed] = await db.update(refreshTokens).set({ usedAt: now })
-    .where(and(eq(refreshTokens.id, found.token.id), isNull(refreshTokens.usedAt))).returning({ id: refreshTokens.id });
+    .where(
+      and(eq(refreshTokens.id, found.token.id), isNull(refreshTokens.usedAt)),
+    ).returning({ id: refreshTokens.id });
   // Lost a race with a concurrent exchange of the same token: that is reuse too.
   if (!claimed) return await rotateRefreshToken(db, token);
-  await db.update(sessions).set({ lastUsedAt: now }).where(eq(sessions.id, found.session.id));
+  await db.update(sessions).set({ lastUsedAt: now }).where(
+    eq(sessions.id, found.session.id),
+  );
   return {
     kind: "rotated",
     userId: found.session.userId,
@@ -77,7 +88,11 @@ export async function rotateRefreshToken(db: DbOrTx, token: string): Promise<Rot
   };
 }
 
-export async function revokeSession(db: DbOrTx, sessionId: string, reason: string): Promise<void> {
+export async function revokeSession(
+  db: DbOrTx,
+  sessionId: string,
+  reason: string,
+): Promise<void> {
   await db.update(sessions).set({ revokedAt: new Date(), revokeReason: reason })
     .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
 }
@@ -88,9 +103,10 @@ export async function revokeAllSessions(
   reason: string,
   exceptSessionId?: string,
 ): Promise<void> {
-  await db.update(sessions).set({ revokedAt: new Date(), revokeReason: reason }).where(and(
-    eq(sessions.userId, userId),
-    isNull(sessions.revokedAt),
-    exceptSessionId ? ne(sessions.id, exceptSessionId) : undefined,
-  ));
+  await db.update(sessions).set({ revokedAt: new Date(), revokeReason: reason })
+    .where(and(
+      eq(sessions.userId, userId),
+      isNull(sessions.revokedAt),
+      exceptSessionId ? ne(sessions.id, exceptSessionId) : undefined,
+    ));
 }

@@ -1,12 +1,26 @@
 import { and, desc, eq, isNull, lte, or, sql } from "drizzle-orm";
-import { type OutboxMessage, outboxMessages, type OutboxStatus } from "../../../db/schema/mod.ts";
-import { type EmailData, type EmailTemplateName, emailTemplates } from "../../../templates/email/mod.tsx";
+import {
+  type OutboxMessage,
+  outboxMessages,
+  type OutboxStatus,
+} from "../../../db/schema/mod.ts";
+import {
+  type EmailData,
+  type EmailTemplateName,
+  emailTemplates,
+} from "../../../templates/email/mod.tsx";
 import type { Deps } from "../../deps.ts";
 import { notFound } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
 
 /** Waits before each retry; after the last one the message is marked failed. */
-export const RETRY_DELAYS_MS = [60_000, 5 * 60_000, 30 * 60_000, 2 * 3_600_000, 6 * 3_600_000];
+export const RETRY_DELAYS_MS = [
+  60_000,
+  5 * 60_000,
+  30 * 60_000,
+  2 * 3_600_000,
+  6 * 3_600_000,
+];
 const CLAIM_LEASE_MS = 2 * 60_000;
 
 type EmailDeps = Pick<Deps, "db" | "mail" | "logger" | "background">;
@@ -21,7 +35,9 @@ export async function queueEmail<T extends EmailTemplateName>(
   template: T,
   data: EmailData<T>,
 ): Promise<OutboxMessage> {
-  const rendered = (emailTemplates[template] as (d: EmailData<T>) => ReturnType<typeof emailTemplates.verify_email>)(
+  const rendered = (emailTemplates[template] as (
+    d: EmailData<T>,
+  ) => ReturnType<typeof emailTemplates.verify_email>)(
     data,
   );
   const [message] = await deps.db.insert(outboxMessages).values({
@@ -40,37 +56,72 @@ export async function queueEmail<T extends EmailTemplateName>(
       text: rendered.text,
     });
   } else {
-    deps.background.run("deliver email", () => deliverMessage(deps, message!.id));
+    deps.background.run(
+      "deliver email",
+      () => deliverMessage(deps, message!.id),
+    );
   }
   return message!;
 }
 
 /** Tries one message if it is due and nobody else holds it; records the outcome. */
-export async function deliverMessage(deps: EmailDeps, id: string): Promise<OutboxStatus | "skipped"> {
+export async function deliverMessage(
+  deps: EmailDeps,
+  id: string,
+): Promise<OutboxStatus | "skipped"> {
   if (!deps.mail) return "skipped";
   const now = new Date();
   const [claimed] = await deps.db.update(outboxMessages)
-    .set({ nextAttemptAt: new Date(now.getTime() + CLAIM_LEASE_MS), attempts: sql`${outboxMessages.attempts} + 1` })
+    .set({
+      nextAttemptAt: new Date(now.getTime() + CLAIM_LEASE_MS),
+      attempts: sql`${outboxMessages.attempts} + 1`,
+    })
     .where(and(
       eq(outboxMessages.id, id),
       eq(outboxMessages.status, "pending"),
-      or(isNull(outboxMessages.nextAttemptAt), lte(outboxMessages.nextAttemptAt, now)),
+      or(
+        isNull(outboxMessages.nextAttemptAt),
+        lte(outboxMessages.nextAttemptAt, now),
+      ),
     ))
     .returning();
   if (!claimed) return "skipped";
   try {
-    await deps.mail.send({ to: claimed.to, subject: claimed.subject, text: claimed.text, html: claimed.html });
-    await deps.db.update(outboxMessages).set({ status: "sent", sentAt: new Date(), nextAttemptAt: null, lastError: null })
+    await deps.mail.send({
+      to: claimed.to,
+      subject: claimed.subject,
+      text: claimed.text,
+      html: claimed.html,
+    });
+    await deps.db.update(outboxMessages).set({
+      status: "sent",
+      sentAt: new Date(),
+      nextAttemptAt: null,
+      lastError: null,
+    })
       .where(eq(outboxMessages.id, id));
     return "sent";
   } catch (error) {
     const delay = RETRY_DELAYS_MS[claimed.attempts - 1];
     const status: OutboxStatus = delay === undefined ? "failed" : "pending";
-    const lastError = error instanceof Error ? error.message.slice(0, 500) : String(error);
+    const lastError = error instanceof Error
+      ? error.message.slice(0, 500)
+      : String(error);
     await deps.db.update(outboxMessages)
-      .set({ status, lastError, nextAttemptAt: delay === undefined ? null : new Date(Date.now() + delay) })
+      .set({
+        status,
+        lastError,
+        nextAttemptAt: delay === undefined
+          ? null
+          : new Date(Date.now() + delay),
+      })
       .where(eq(outboxMessages.id, id));
-    deps.logger.warn("email delivery failed", { outboxId: id, attempt: claimed.attempts, status, error: lastError });
+    deps.logger.warn("email delivery failed", {
+      outboxId: id,
+      attempt: claimed.attempts,
+      status,
+      error: lastError,
+    });
     return status;
   }
 }
@@ -78,14 +129,21 @@ export async function deliverMessage(deps: EmailDeps, id: string): Promise<Outbo
 /** Delivers every pending message whose retry time has come. Run periodically by the server. */
 export async function deliverDue(deps: EmailDeps, limit = 50): Promise<number> {
   if (!deps.mail) return 0;
-  const due = await deps.db.select({ id: outboxMessages.id }).from(outboxMessages)
+  const due = await deps.db.select({ id: outboxMessages.id }).from(
+    outboxMessages,
+  )
     .where(and(
       eq(outboxMessages.status, "pending"),
-      or(isNull(outboxMessages.nextAttemptAt), lte(outboxMessages.nextAttemptAt, new Date())),
+      or(
+        isNull(outboxMessages.nextAttemptAt),
+        lte(outboxMessages.nextAttemptAt, new Date()),
+      ),
     ))
     .orderBy(outboxMessages.createdAt).limit(limit);
   let sent = 0;
-  for (const { id } of due) if (await deliverMessage(deps, id) === "sent") sent++;
+  for (const { id } of due) {
+    if (await deliverMessage(deps, id) === "sent") sent++;
+  }
   return sent;
 }
 
@@ -94,15 +152,24 @@ export async function listOutbox(
   filter: { to?: string; status?: OutboxStatus; limit?: number } = {},
 ): Promise<OutboxMessage[]> {
   const conditions = [
-    filter.to ? eq(outboxMessages.to, filter.to.trim().toLowerCase()) : undefined,
+    filter.to
+      ? eq(outboxMessages.to, filter.to.trim().toLowerCase())
+      : undefined,
     filter.status ? eq(outboxMessages.status, filter.status) : undefined,
   ];
   return await deps.db.select().from(outboxMessages).where(and(...conditions))
-    .orderBy(desc(outboxMessages.createdAt), desc(outboxMessages.id)).limit(filter.limit ?? 20);
+    .orderBy(desc(outboxMessages.createdAt), desc(outboxMessages.id)).limit(
+      filter.limit ?? 20,
+    );
 }
 
-export async function getOutboxMessage(deps: Pick<Deps, "db">, id: string): Promise<OutboxMessage> {
-  const [message] = await deps.db.select().from(outboxMessages).where(eq(outboxMessages.id, id));
+export async function getOutboxMessage(
+  deps: Pick<Deps, "db">,
+  id: string,
+): Promise<OutboxMessage> {
+  const [message] = await deps.db.select().from(outboxMessages).where(
+    eq(outboxMessages.id, id),
+  );
   if (!message) throw notFound("Outbox message");
   return message;
 }

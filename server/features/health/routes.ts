@@ -15,7 +15,11 @@ export function healthRoutes(deps: Deps) {
 
   app.get(
     "/healthz",
-    describeRoute({ tags, summary: "The process is alive", responses: responses({ description: "Alive", schema: Status }, []) }),
+    describeRoute({
+      tags,
+      summary: "The process is alive",
+      responses: responses({ description: "Alive", schema: Status }, []),
+    }),
     (c) => c.json({ status: "ok" }),
   );
 
@@ -33,7 +37,9 @@ export function healthRoutes(deps: Deps) {
       try {
         await deps.db.run(sql`SELECT 1`);
         const pending = await pendingMigrations(deps.db);
-        if (pending.length > 0) return c.json({ status: "migrations pending", pending }, 503);
+        if (pending.length > 0) {
+          return c.json({ status: "migrations pending", pending }, 503);
+        }
         return c.json({ status: "ready" });
       } catch (error) {
         deps.logger.error("readiness check failed", { error: String(error) });

@@ -6,7 +6,12 @@ import { validate } from "../../lib/validation.ts";
 import { requireAuth } from "../../middleware/auth.ts";
 import { rateLimitByIp } from "../../middleware/rate_limit.ts";
 import type { AppEnv } from "../../types.ts";
-import { ChangePasswordBody, DeleteAccountBody, UpdateProfileBody, UserResponse } from "./schemas.ts";
+import {
+  ChangePasswordBody,
+  DeleteAccountBody,
+  UpdateProfileBody,
+  UserResponse,
+} from "./schemas.ts";
 import * as users from "./service.ts";
 
 const tags = ["Users"];
@@ -24,9 +29,13 @@ export function userRoutes(deps: Deps) {
       tags,
       summary: "The signed-in user's profile",
       security: bearerAuth,
-      responses: responses({ description: "Profile", schema: UserResponse }, [401, 403]),
+      responses: responses({ description: "Profile", schema: UserResponse }, [
+        401,
+        403,
+      ]),
     }),
-    (c) => c.json({ success: true, user: users.toUserResponse(c.get("auth").user) }),
+    (c) =>
+      c.json({ success: true, user: users.toUserResponse(c.get("auth").user) }),
   );
 
   app.put(
@@ -35,11 +44,18 @@ export function userRoutes(deps: Deps) {
       tags,
       summary: "Update name, bio, avatar URL, social links and preferences",
       security: bearerAuth,
-      responses: responses({ description: "Updated profile", schema: UserResponse }, [400, 401, 403, 415, 422]),
+      responses: responses({
+        description: "Updated profile",
+        schema: UserResponse,
+      }, [400, 401, 403, 415, 422]),
     }),
     validate("json", UpdateProfileBody),
     async (c) => {
-      const user = await users.updateProfile(deps, c.get("auth").user.id, c.req.valid("json"));
+      const user = await users.updateProfile(
+        deps,
+        c.get("auth").user.id,
+        c.req.valid("json"),
+      );
       return c.json({ success: true, user: users.toUserResponse(user) });
     },
   );
@@ -48,16 +64,23 @@ export function userRoutes(deps: Deps) {
     "/change-password",
     describeRoute({
       tags,
-      summary: "Change the password (current one required); other sessions are signed out",
+      summary:
+        "Change the password (current one required); other sessions are signed out",
       security: bearerAuth,
-      responses: responses({ description: "Changed", schema: MessageResponse }, [400, 401, 403, 415, 422]),
+      responses: responses(
+        { description: "Changed", schema: MessageResponse },
+        [400, 401, 403, 415, 422],
+      ),
     }),
     passwordChecks,
     validate("json", ChangePasswordBody),
     async (c) => {
       const { user, sessionId } = c.get("auth");
       await users.changePassword(deps, user.id, c.req.valid("json"), sessionId);
-      return c.json({ success: true, message: "Password changed. Other sessions have been signed out." });
+      return c.json({
+        success: true,
+        message: "Password changed. Other sessions have been signed out.",
+      });
     },
   );
 
@@ -65,15 +88,26 @@ export function userRoutes(deps: Deps) {
     "/delete-account",
     describeRoute({
       tags,
-      summary: "Delete the account (password required): personal data is anonymized, sessions end",
+      summary:
+        "Delete the account (password required): personal data is anonymized, sessions end",
       security: bearerAuth,
-      responses: responses({ description: "Deleted", schema: MessageResponse }, [400, 401, 403, 415, 422]),
+      responses: responses(
+        { description: "Deleted", schema: MessageResponse },
+        [400, 401, 403, 415, 422],
+      ),
     }),
     passwordChecks,
     validate("json", DeleteAccountBody),
     async (c) => {
-      await users.deleteAccount(deps, c.get("auth").user.id, c.req.valid("json").password);
-      return c.json({ success: true, message: "Your account has been deleted." });
+      await users.deleteAccount(
+        deps,
+        c.get("auth").user.id,
+        c.req.valid("json").password,
+      );
+      return c.json({
+        success: true,
+        message: "Your account has been deleted.",
+      });
     },
   );
   return app;

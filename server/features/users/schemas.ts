@@ -1,11 +1,25 @@
 import * as v from "valibot";
 import { Name, Password } from "../auth/schemas.ts";
 
-const HttpUrl = v.pipe(v.string(), v.trim(), v.maxLength(500), v.url("Must be a URL"), v.regex(/^https?:\/\//i, "Must be an http(s) URL"));
+const HttpUrl = v.pipe(
+  v.string(),
+  v.trim(),
+  v.maxLength(500),
+  v.url("Must be a URL"),
+  v.regex(/^https?:\/\//i, "Must be an http(s) URL"),
+);
 
 export const UpdateProfileBody = v.strictObject({
   name: v.optional(Name),
-  bio: v.optional(v.nullable(v.pipe(v.string(), v.trim(), v.maxLength(2000, "Must be at most 2000 characters")))),
+  bio: v.optional(
+    v.nullable(
+      v.pipe(
+        v.string(),
+        v.trim(),
+        v.maxLength(2000, "Must be at most 2000 characters"),
+      ),
+    ),
+  ),
   avatar: v.optional(v.nullable(HttpUrl)),
   socialLinks: v.optional(v.strictObject({
     website: v.optional(HttpUrl),
@@ -16,11 +30,16 @@ export const UpdateProfileBody = v.strictObject({
   })),
   preferences: v.optional(v.strictObject({
     emailNotifications: v.optional(v.boolean("Must be true or false")),
-    theme: v.optional(v.picklist(["light", "dark", "system"], "Must be light, dark or system")),
+    theme: v.optional(
+      v.picklist(["light", "dark", "system"], "Must be light, dark or system"),
+    ),
   })),
 }, "Unknown field");
 
-export const ChangePasswordBody = v.object({ currentPassword: Password, newPassword: Password });
+export const ChangePasswordBody = v.object({
+  currentPassword: Password,
+  newPassword: Password,
+});
 export const DeleteAccountBody = v.object({ password: Password });
 
 export const UserSchema = v.object({
@@ -38,4 +57,7 @@ export const UserSchema = v.object({
   createdAt: v.string(),
   lastLoginAt: v.nullable(v.string()),
 });
-export const UserResponse = v.object({ success: v.literal(true), user: UserSchema });
+export const UserResponse = v.object({
+  success: v.literal(true),
+  user: UserSchema,
+});

@@ -1,10 +1,26 @@
 import { and, asc, count, eq, type SQL } from "drizzle-orm";
-import { type Preferences, type Role, type SocialLinks, type User, users } from "../../../db/schema/mod.ts";
+import {
+  type Preferences,
+  type Role,
+  type SocialLinks,
+  type User,
+  users,
+} from "../../../db/schema/mod.ts";
 import type { DbOrTx } from "../../../db/client.ts";
 import type { Deps } from "../../deps.ts";
-import { AppError, conflict, forbidden, notFound, validationFailed } from "../../lib/errors.ts";
+import {
+  AppError,
+  conflict,
+  forbidden,
+  notFound,
+  validationFailed,
+} from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
-import { hashPassword, passwordProblem, verifyPassword } from "../../lib/passwords.ts";
+import {
+  hashPassword,
+  passwordProblem,
+  verifyPassword,
+} from "../../lib/passwords.ts";
 import { expireOneTimeTokens } from "../auth/one_time_tokens.ts";
 import { revokeAllSessions } from "../auth/sessions.ts";
 
@@ -42,8 +58,13 @@ export const toSessionUser = (user: User) => ({
   subscriptionTier: user.subscriptionTier,
 });
 
-export async function findUserByEmail(deps: { db: DbOrTx }, email: string): Promise<User | undefined> {
-  const [user] = await deps.db.select().from(users).where(eq(users.email, normalizeEmail(email)));
+export async function findUserByEmail(
+  deps: { db: DbOrTx },
+  email: string,
+): Promise<User | undefined> {
+  const [user] = await deps.db.select().from(users).where(
+    eq(users.email, normalizeEmail(email)),
+  );
   return user;
 }
 
@@ -54,7 +75,10 @@ export async function getUser(deps: DbDeps, id: string): Promise<User> {
 }
 
 /** Looks a user up by id or email: what the CLI accepts wherever it names a user. */
-export async function resolveUser(deps: DbDeps, idOrEmail: string): Promise<User> {
+export async function resolveUser(
+  deps: DbDeps,
+  idOrEmail: string,
+): Promise<User> {
   if (idOrEmail.includes("@")) {
     const user = await findUserByEmail(deps, idOrEmail);
     if (!user) throw notFound("User");
@@ -77,10 +101,16 @@ export interface NewUser {
  * Checks and prepares a new account (password rules, free address, argon2 hash) without writing,
  * so callers can insert it inside their own transaction without hashing while holding the lock.
  */
-export async function prepareUser(db: DbOrTx, input: NewUser): Promise<typeof users.$inferInsert> {
+export async function prepareUser(
+  db: DbOrTx,
+  input: NewUser,
+): Promise<typeof users.$inferInsert> {
   const email = normalizeEmail(input.email);
   if (input.password !== null) {
-    const problem = passwordProblem(input.password, { email, name: input.name });
+    const problem = passwordProblem(input.password, {
+      email,
+      name: input.name,
+    });
     if (problem) throw validationFailed({ password: problem });
   }
   if (await findUserByEmail({ db }, email)) throw emailTaken();
@@ -89,7 +119,9 @@ export async function prepareUser(db: DbOrTx, input: NewUser): Promise<typeof us
     id: newId(),
     email,
     name: input.name.trim(),
-    passwordHash: input.password === null ? null : await hashPassword(input.password),
+    passwordHash: input.password === null
+      ? null
+      : await hashPassword(input.password),
     role: input.role ?? "student",
     requestedRole: input.requestedRole ?? null,
     emailVerifiedAt: input.emailVerified ? now : null,
@@ -99,15 +131,21 @@ export async function prepareUser(db: DbOrTx, input: NewUser): Promise<typeof us
   };
 }
 
-const emailTaken = () => conflict("EMAIL_TAKEN", "An account with this email already exists");
+const emailTaken = () =>
+  conflict("EMAIL_TAKEN", "An account with this email already exists");
 
-export async function insertUser(db: DbOrTx, row: typeof users.$inferInsert): Promise<User> {
+export async function insertUser(
+  db: DbOrTx,
+  row: typeof users.$inferInsert,
+): Promise<User> {
   try {
     const [user] = await db.insert(users).values(row).returning();
     return user!;
   } catch (error) {
     // Two registrations racing for one address: the unique index decides.
-    if (String((error as { cause?: unknown }).cause ?? error).includes("UNIQUE")) throw emailTaken();
+    if (
+      String((error as { cause?: unknown }).cause ?? error).includes("UNIQUE")
+    ) throw emailTaken();
     throw error;
   }
 }
@@ -125,27 +163,46 @@ export interface ProfileChanges {
   preferences?: Partial<Preferences> | undefined;
 }
 
-export async function updateProfile(deps: DbDeps, userId: string, changes: ProfileChanges): Promise<User> {
+export async function updateProfile(
+  deps: DbDeps,
+  userId: string,
+  changes: ProfileChanges,
+): Promise<User> {
   const user = await getUser(deps, userId);
   const [updated] = await deps.db.update(users).set({
     ...(changes.name !== undefined ? { name: changes.name.trim() } : {}),
     ...(changes.bio !== undefined ? { bio: changes.bio } : {}),
     ...(changes.avatar !== undefined ? { avatarUrl: changes.avatar } : {}),
-    ...(changes.socialLinks !== undefined ? { socialLinks: changes.socialLinks } : {}),
-    ...(changes.preferences !== undefined ? { preferences: { ...user.preferences, ...changes.preferences } } : {}),
+    ...(changes.socialLinks !== undefined
+      ? { socialLinks: changes.socialLinks }
+      : {}),
+    ...(changes.preferences !== undefined
+      ? { preferences: { ...user.preferences, ...changes.preferences } }
+      : {}),
     updatedAt: new Date(),
   }).where(eq(users.id, userId)).returning();
   return updated!;
 }
 
 async function requirePassword(user: User, password: string, field: string) {
-  if (!user.passwordHash || !(await verifyPassword(user.passwordHash, password))) {
-    throw new AppError(403, "INCORRECT_PASSWORD", "The password is incorrect", { fields: { [field]: "Is incorrect" } });
+  if (
+    !user.passwordHash || !(await verifyPassword(user.passwordHash, password))
+  ) {
+    throw new AppError(403, "INCORRECT_PASSWORD", "The password is incorrect", {
+      fields: { [field]: "Is incorrect" },
+    });
   }
 }
 
-export function assertAcceptablePassword(user: User, password: string, field: string): void {
-  const problem = passwordProblem(password, { email: user.email, name: user.name });
+export function assertAcceptablePassword(
+  user: User,
+  password: string,
+  field: string,
+): void {
+  const problem = passwordProblem(password, {
+    email: user.email,
+    name: user.name,
+  });
   if (problem) throw validationFailed({ [field]: problem });
 }
 
@@ -159,7 +216,12 @@ export async function setPassword(
   assertAcceptablePassword(user, newPassword, "newPassword");
   const passwordHash = await hashPassword(newPassword);
   await deps.db.transaction(async (tx) => {
-    await tx.update(users).set({ passwordHash, failedLoginCount: 0, lockedUntil: null, updatedAt: new Date() })
+    await tx.update(users).set({
+      passwordHash,
+      failedLoginCount: 0,
+      lockedUntil: null,
+      updatedAt: new Date(),
+    })
       .where(eq(users.id, user.id));
     await revokeAllSessions(tx, user.id, "password_changed", keepSessionId);
     // Reset links sent before the change must not undo it.
@@ -182,7 +244,11 @@ export async function changePassword(
  * Soft delete: the row stays for what refers to it, but everything personal is wiped, the address is
  * freed for a new registration, and every session ends.
  */
-export async function deleteAccount(deps: DbDeps, userId: string, password: string): Promise<void> {
+export async function deleteAccount(
+  deps: DbDeps,
+  userId: string,
+  password: string,
+): Promise<void> {
   const user = await getUser(deps, userId);
   await requirePassword(user, password, "password");
   const now = new Date();
@@ -213,50 +279,90 @@ export interface UserListFilter {
   offset: number;
 }
 
-export async function listUsers(deps: DbDeps, filter: UserListFilter): Promise<{ users: User[]; total: number }> {
+export async function listUsers(
+  deps: DbDeps,
+  filter: UserListFilter,
+): Promise<{ users: User[]; total: number }> {
   const where: (SQL | undefined)[] = [
     filter.role ? eq(users.role, filter.role) : undefined,
     filter.status ? eq(users.status, filter.status) : undefined,
   ];
   const [rows, [totalRow]] = await Promise.all([
-    deps.db.select().from(users).where(and(...where)).orderBy(asc(users.createdAt), asc(users.id))
+    deps.db.select().from(users).where(and(...where)).orderBy(
+      asc(users.createdAt),
+      asc(users.id),
+    )
       .limit(filter.limit).offset(filter.offset),
     deps.db.select({ n: count() }).from(users).where(and(...where)),
   ]);
   return { users: rows, total: totalRow?.n ?? 0 };
 }
 
-async function updateStatusFields(deps: DbDeps, userId: string, fields: Partial<User>): Promise<User> {
-  const [updated] = await deps.db.update(users).set({ ...fields, updatedAt: new Date() }).where(eq(users.id, userId))
+async function updateStatusFields(
+  deps: DbDeps,
+  userId: string,
+  fields: Partial<User>,
+): Promise<User> {
+  const [updated] = await deps.db.update(users).set({
+    ...fields,
+    updatedAt: new Date(),
+  }).where(eq(users.id, userId))
     .returning();
   return updated!;
 }
 
-export async function setRole(deps: DbDeps, idOrEmail: string, role: Role): Promise<User> {
+export async function setRole(
+  deps: DbDeps,
+  idOrEmail: string,
+  role: Role,
+): Promise<User> {
   const user = await resolveUser(deps, idOrEmail);
   return await updateStatusFields(deps, user.id, { role });
 }
 
 /** Bans take effect at once: sessions end, and every request re-reads the status anyway. */
-export async function banUser(deps: DbDeps, idOrEmail: string, reason: string): Promise<User> {
+export async function banUser(
+  deps: DbDeps,
+  idOrEmail: string,
+  reason: string,
+): Promise<User> {
   const user = await resolveUser(deps, idOrEmail);
-  if (user.status === "deleted") throw forbidden("ACCOUNT_DELETED", "A deleted account cannot be banned");
+  if (user.status === "deleted") {
+    throw forbidden("ACCOUNT_DELETED", "A deleted account cannot be banned");
+  }
   return await deps.db.transaction(async (tx) => {
-    const [updated] = await tx.update(users).set({ status: "banned", banReason: reason, updatedAt: new Date() })
+    const [updated] = await tx.update(users).set({
+      status: "banned",
+      banReason: reason,
+      updatedAt: new Date(),
+    })
       .where(eq(users.id, user.id)).returning();
     await revokeAllSessions(tx, user.id, "banned");
     return updated!;
   });
 }
 
-export async function unbanUser(deps: DbDeps, idOrEmail: string): Promise<User> {
+export async function unbanUser(
+  deps: DbDeps,
+  idOrEmail: string,
+): Promise<User> {
   const user = await resolveUser(deps, idOrEmail);
-  if (user.status !== "banned") throw conflict("NOT_BANNED", "This account is not banned");
-  return await updateStatusFields(deps, user.id, { status: "active", banReason: null });
+  if (user.status !== "banned") {
+    throw conflict("NOT_BANNED", "This account is not banned");
+  }
+  return await updateStatusFields(deps, user.id, {
+    status: "active",
+    banReason: null,
+  });
 }
 
-export async function markEmailVerified(deps: DbDeps, idOrEmail: string): Promise<User> {
+export async function markEmailVerified(
+  deps: DbDeps,
+  idOrEmail: string,
+): Promise<User> {
   const user = await resolveUser(deps, idOrEmail);
   if (user.emailVerifiedAt) return user;
-  return await updateStatusFields(deps, user.id, { emailVerifiedAt: new Date() });
+  return await updateStatusFields(deps, user.id, {
+    emailVerifiedAt: new Date(),
+  });
 }

@@ -180,7 +180,11 @@ Deno.test("password reset by email link: API and HTML page", async (t) => {
         const html = await page.text();
         assert.doesNotMatch(html, /<script/i);
         assert.match(html, /This link does not work/);
-        assert.doesNotMatch(html, /<form/, "no form for a link that cannot work");
+        assert.doesNotMatch(
+          html,
+          /<form/,
+          "no form for a link that cannot work",
+        );
       },
     );
 
