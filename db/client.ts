@@ -2,10 +2,13 @@ import { createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import * as schema from "./schema/mod.ts";
 import { serializeWrites } from "./write_lock.ts";
+import { watchExternalWrites, WriteGeneration } from "./write_generation.ts";
 
 export type Db = ReturnType<typeof drizzle<typeof schema>>;
 export interface Database {
   db: Db;
+  /** Moves whenever the data may have changed; see write_generation.ts. */
+  generation: WriteGeneration;
   close(): void;
 }
 
@@ -31,14 +34,27 @@ export async function createDb(
     timeout: BUSY_TIMEOUT_MS,
     ...(authToken ? { authToken } : {}),
   });
-  const client = url.startsWith("file:") ? serializeWrites(raw) : raw;
+  const generation = new WriteGeneration();
+  const isFile = url.startsWith("file:");
+  const client = serializeWrites(raw, generation);
+  // A remote libsql server has no data_version to watch; caches fall back on their TTL there.
+  const stopWatching = isFile && url !== "file::memory:"
+    ? watchExternalWrites(url, generation)
+    : () => {};
   // WAL is a property of the file, so setting it once is enough. libsql opens every pooled connection
   // with foreign keys on; the PRAGMA states it and the test suite checks it on a second connection.
-  if (url.startsWith("file:") && url !== "file::memory:") {
+  if (isFile && url !== "file::memory:") {
     await client.execute("PRAGMA journal_mode = WAL");
   }
   await client.execute("PRAGMA foreign_keys = ON");
-  return { db: drizzle(client, { schema }), close: () => client.close() };
+  return {
+    db: drizzle(client, { schema }),
+    generation,
+    close: () => {
+      stopWatching();
+      client.close();
+    },
+  };
 }
 
 /** A transaction handle: services that take part in a caller's transaction accept either. */

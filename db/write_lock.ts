@@ -1,4 +1,5 @@
 import type { Client, InStatement, Transaction } from "@libsql/client";
+import type { WriteGeneration } from "./write_generation.ts";
 
 /**
  * One writer at a time, in this process. SQLite allows one writer anyway, but libsql's local driver
@@ -21,11 +22,24 @@ class AsyncLock {
 const READ_ONLY = /^\s*(select|explain)\b/i;
 const sqlOf = (stmt: InStatement) => typeof stmt === "string" ? stmt : stmt.sql;
 
-/** Wraps a local-file client so every write, batch, migration and transaction takes the lock. */
-export function serializeWrites(client: Client): Client {
+/**
+ * Wraps a client so every write, batch, migration and transaction takes the lock, and moves
+ * `generation` once each one has finished (committed or not).
+ */
+export function serializeWrites(
+  client: Client,
+  generation: WriteGeneration,
+): Client {
   const lock = new AsyncLock();
-  const locked = async <T>(work: () => Promise<T>): Promise<T> => {
+  const acquire = async () => {
     const release = await lock.acquire();
+    return () => {
+      generation.bump();
+      release();
+    };
+  };
+  const locked = async <T>(work: () => Promise<T>): Promise<T> => {
+    const release = await acquire();
     try {
       return await work();
     } finally {
@@ -50,7 +64,7 @@ export function serializeWrites(client: Client): Client {
   client.migrate =
     ((stmts: never) => locked(() => migrate(stmts))) as Client["migrate"];
   client.transaction = (async (mode?: never) => {
-    const release = await lock.acquire();
+    const release = await acquire();
     let tx: Transaction;
     try {
       tx = await transaction(mode);

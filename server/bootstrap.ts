@@ -62,6 +62,7 @@ export async function openServices(
   const deps: Deps = {
     config: { ...config, jwtSecret },
     db: database.db,
+    writes: database.generation,
     logger,
     jwt: new JwtSigner(jwtSecret),
     mail,

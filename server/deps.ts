@@ -1,4 +1,5 @@
 import type { Db } from "../db/client.ts";
+import type { WriteGeneration } from "../db/write_generation.ts";
 import type { OAuthProviderName } from "../db/schema/mod.ts";
 import type { Config } from "./env.ts";
 import type { BackgroundTasks } from "./lib/background.ts";
@@ -18,6 +19,8 @@ export interface OAuthEndpoints {
 export interface Deps {
   config: Config & { jwtSecret: string };
   db: Db;
+  /** Moves on every committed write, ours or another process's: in-process caches key on it. */
+  writes: WriteGeneration;
   logger: Logger;
   jwt: JwtSigner;
   mail: MailTransport | undefined;

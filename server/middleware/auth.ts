@@ -3,15 +3,11 @@ import type { MiddlewareHandler } from "hono";
 import { sessions, users } from "../../db/schema/mod.ts";
 import type { Deps } from "../deps.ts";
 import { forbidden, unauthorized } from "../lib/errors.ts";
+import { GenerationCache } from "../lib/generation_cache.ts";
 import type { AppEnv } from "../types.ts";
 
-/**
- * Bearer token -> user. The token's signature is not enough: every request re-reads the user and the
- * session in one query, so a ban, a deletion or a logout takes effect at once.
- */
-export function requireAuth(
-  deps: Pick<Deps, "db" | "jwt">,
-): MiddlewareHandler<AppEnv> {
+/** Session id -> the session's revocation and its user, cached until the next write. */
+function createSessionLoader(deps: Pick<Deps, "db" | "writes">) {
   // Prepared once: this runs on every authenticated request, and building the query each time
   // costs as much as running it (see BENCHMARKS.md).
   const lookup = deps.db.select({ user: users, revokedAt: sessions.revokedAt })
@@ -19,6 +15,41 @@ export function requireAuth(
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(eq(sessions.id, sql.placeholder("sessionId")))
     .prepare();
+  type SessionState = NonNullable<Awaited<ReturnType<typeof lookup.get>>>;
+  const cache = new GenerationCache<SessionState>(deps.writes, {
+    ttlMs: 5_000,
+    maxEntries: 10_000,
+  });
+  return async (sessionId: string): Promise<SessionState | undefined> => {
+    const cached = cache.get(sessionId);
+    if (cached) return cached;
+    const generationBefore = cache.generation;
+    const row = await lookup.get({ sessionId });
+    if (!row) return undefined;
+    // Shared by every request of this session until the next write: nobody may change it.
+    Object.freeze(row.user);
+    cache.set(sessionId, Object.freeze(row), generationBefore);
+    return row;
+  };
+}
+
+/** One loader (and so one cache) per database, however many routers ask for `requireAuth`. */
+const loaders = new WeakMap<
+  object,
+  ReturnType<typeof createSessionLoader>
+>();
+
+/**
+ * Bearer token -> user. The token's signature is not enough: the user and the session are read in
+ * one query, so a ban, a deletion or a logout takes effect at once. The result is cached per session
+ * until anything is written (docs/decisions/005-auth-state-cache.md): a write in this process drops
+ * it immediately, one in another process within a quarter of a second.
+ */
+export function requireAuth(
+  deps: Pick<Deps, "db" | "jwt" | "writes">,
+): MiddlewareHandler<AppEnv> {
+  const load = loaders.get(deps.writes) ?? createSessionLoader(deps);
+  loaders.set(deps.writes, load);
   return async (c, next) => {
     const header = c.req.header("authorization");
     const match = header?.match(/^Bearer\s+(\S+)$/i);
@@ -38,7 +69,7 @@ export function requireAuth(
     if (claims === "invalid") {
       throw unauthorized("INVALID_TOKEN", "The access token is invalid");
     }
-    const row = await lookup.get({ sessionId: claims.sid });
+    const row = await load(claims.sid);
     if (
       !row || row.user.id !== claims.userId || row.user.status === "deleted"
     ) {

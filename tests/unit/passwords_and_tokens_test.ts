@@ -6,6 +6,7 @@ import {
   verifyPassword,
 } from "../../server/lib/passwords.ts";
 import { JwtSigner } from "../../server/lib/jwt.ts";
+import FakeTimers from "@sinonjs/fake-timers";
 import { isId, newId } from "../../server/lib/ids.ts";
 
 Deno.test("passwordProblem enforces length, the common list, variety and the email", () => {
@@ -75,6 +76,36 @@ Deno.test("JwtSigner signs HS256 access tokens and rejects other keys, algorithm
     "invalid",
   );
   assert.equal(signer.verify(signer.sign(claims, -1)), "expired");
+});
+
+Deno.test("JwtSigner remembers verified tokens but still expires them, and never remembers forgeries", () => {
+  const clock = FakeTimers.install({ toFake: ["Date"] });
+  try {
+    const signer = new JwtSigner("a-secret-that-is-at-least-32-characters");
+    const claims = {
+      userId: "u1",
+      role: "student",
+      subscriptionTier: "free",
+      sid: "s1",
+    };
+    const token = signer.sign(claims, 60);
+    assert.deepEqual(signer.verify(token), claims);
+    assert.deepEqual(
+      signer.verify(token),
+      claims,
+      "second check comes from memory",
+    );
+    clock.tick(61_000);
+    assert.equal(signer.verify(token), "expired");
+    assert.equal(signer.verify(token), "expired");
+
+    const forged = new JwtSigner("another-secret-that-is-32-characters-long")
+      .sign(claims, 60);
+    assert.equal(signer.verify(forged), "invalid");
+    assert.equal(signer.verify(forged), "invalid");
+  } finally {
+    clock.uninstall();
+  }
 });
 
 Deno.test("ids are 26-character ULIDs that sort by creation time", () => {
