@@ -11,6 +11,16 @@ import { authRoutes } from "./features/auth/routes.ts";
 import { healthRoutes } from "./features/health/routes.ts";
 import { pageRoutes } from "./features/pages/routes.tsx";
 import { userRoutes } from "./features/users/routes.ts";
+import { categoryRoutes } from "./features/categories/routes.ts";
+import { curriculumRoutes } from "./features/curriculum/routes.ts";
+import { instructorRoutes } from "./features/instructors/routes.ts";
+import {
+  mediaFileRoutes,
+  programMediaRoutes,
+} from "./features/media/routes.ts";
+import { programRoutes } from "./features/programs/routes.ts";
+import { reviewRoutes } from "./features/reviews/routes.ts";
+import { searchRoutes } from "./features/search/routes.ts";
 import { AppError } from "./lib/errors.ts";
 import { requestLog } from "./middleware/request_log.ts";
 import type { AppEnv } from "./types.ts";
@@ -57,23 +67,39 @@ export function createApp(deps: Deps) {
       }),
     );
   }
-  app.use(
-    "*",
+  const limitTo = (maxSize: number) =>
     bodyLimit({
-      maxSize: deps.config.bodyLimitBytes,
+      maxSize,
       onError: () => {
         throw new AppError(
           413,
           "PAYLOAD_TOO_LARGE",
-          `The request body is larger than ${deps.config.bodyLimitBytes} bytes`,
+          `The request body is larger than ${maxSize} bytes`,
+          { maxBytes: maxSize },
         );
       },
-    }),
+    });
+  const jsonLimit = limitTo(deps.config.bodyLimitBytes);
+  const uploadLimit = limitTo(deps.config.uploadLimitBytes);
+  app.use(
+    "*",
+    (c, next) =>
+      /^multipart\/form-data/i.test(c.req.header("content-type") ?? "")
+        ? uploadLimit(c, next)
+        : jsonLimit(c, next),
   );
 
   app.route("/", healthRoutes(deps));
   app.route("/api/auth", authRoutes(deps));
   app.route("/api/users", userRoutes(deps));
+  app.route("/api/programs", programRoutes(deps));
+  app.route("/api/programs", curriculumRoutes(deps));
+  app.route("/api/programs", reviewRoutes(deps));
+  app.route("/api/programs", programMediaRoutes(deps));
+  app.route("/api/categories", categoryRoutes(deps));
+  app.route("/api/instructors", instructorRoutes(deps));
+  app.route("/api/search", searchRoutes(deps));
+  app.route("/", mediaFileRoutes(deps));
   app.route("/", pageRoutes(deps));
 
   app.get(

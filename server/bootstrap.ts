@@ -8,6 +8,7 @@ import { createLogger, type Logger } from "./lib/logger.ts";
 import { createSmtpTransport } from "./lib/mailer.ts";
 import { RateLimiter } from "./lib/rate_limiter.ts";
 import { randomSecret } from "./lib/ids.ts";
+import { LocalMediaStorage } from "./lib/storage.ts";
 
 /**
  * In development a missing JWT_SECRET is generated once and kept in DATA_DIR, so tokens survive a
@@ -68,6 +69,7 @@ export async function openServices(
     mail,
     background,
     rateLimiter: new RateLimiter(),
+    storage: new LocalMediaStorage(`${config.dataDir}/media`),
   };
   return {
     deps,

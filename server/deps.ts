@@ -7,6 +7,7 @@ import type { JwtSigner } from "./lib/jwt.ts";
 import type { Logger } from "./lib/logger.ts";
 import type { MailTransport } from "./lib/mailer.ts";
 import type { RateLimiter } from "./lib/rate_limiter.ts";
+import type { MediaStorage } from "./lib/storage.ts";
 
 export interface OAuthEndpoints {
   authorization: string;
@@ -26,6 +27,8 @@ export interface Deps {
   mail: MailTransport | undefined;
   background: BackgroundTasks;
   rateLimiter: RateLimiter;
+  /** Where uploaded files live: DATA_DIR/media, behind an interface an S3 store can implement. */
+  storage: MediaStorage;
   /** Overrides for the providers' endpoints; tests point these at a local fake. */
   oauthEndpoints?: Partial<Record<OAuthProviderName, OAuthEndpoints>>;
 }

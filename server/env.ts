@@ -74,6 +74,10 @@ const EnvSchema = v.object({
   AUTH_RATE_LIMIT: v.optional(positiveInt("AUTH_RATE_LIMIT"), "60"),
   TRUST_PROXY: v.optional(flag, "false"),
   BODY_LIMIT_BYTES: v.optional(positiveInt("BODY_LIMIT_BYTES"), "1048576"),
+  UPLOAD_LIMIT_BYTES: v.optional(
+    positiveInt("UPLOAD_LIMIT_BYTES"),
+    "104857600",
+  ),
   GOOGLE_CLIENT_ID: optionalText,
   GOOGLE_CLIENT_SECRET: optionalText,
   GITHUB_CLIENT_ID: optionalText,
@@ -100,6 +104,8 @@ export interface Config {
   authRateLimit: number;
   trustProxy: boolean;
   bodyLimitBytes: number;
+  /** Multipart uploads (media); each kind has its own lower limit too. */
+  uploadLimitBytes: number;
   oauth: {
     google: OAuthCredentials | undefined;
     github: OAuthCredentials | undefined;
@@ -144,6 +150,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     authRateLimit: e.AUTH_RATE_LIMIT,
     trustProxy: e.TRUST_PROXY,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    uploadLimitBytes: e.UPLOAD_LIMIT_BYTES,
     oauth: {
       google: pair(e.GOOGLE_CLIENT_ID, e.GOOGLE_CLIENT_SECRET),
       github: pair(e.GITHUB_CLIENT_ID, e.GITHUB_CLIENT_SECRET),

@@ -1,3 +1,4 @@
 export * from "./users.ts";
 export * from "./auth.ts";
 export * from "./outbox.ts";
+export * from "./catalog.ts";

@@ -4,7 +4,7 @@ import { sessions, users } from "../../db/schema/mod.ts";
 import type { Deps } from "../deps.ts";
 import { forbidden, unauthorized } from "../lib/errors.ts";
 import { GenerationCache } from "../lib/generation_cache.ts";
-import type { AppEnv } from "../types.ts";
+import type { AppEnv, AuthContext } from "../types.ts";
 
 /** Session id -> the session's revocation and its user, cached until the next write. */
 function createSessionLoader(deps: Pick<Deps, "db" | "writes">) {
@@ -88,3 +88,21 @@ export function requireAuth(
     await next();
   };
 }
+
+/**
+ * For public routes that show more to a signed-in viewer: no Authorization header means anonymous;
+ * a header that is present must be valid (a bad token is an error, not a silent downgrade).
+ */
+export function optionalAuth(
+  deps: Pick<Deps, "db" | "jwt" | "writes">,
+): MiddlewareHandler<AppEnv> {
+  const required = requireAuth(deps);
+  return async (c, next) => {
+    if (!c.req.header("authorization")) return await next();
+    return await required(c, next);
+  };
+}
+
+/** The signed-in user on a route behind `optionalAuth`, if any. */
+export const viewerOf = (c: { get(key: "auth"): AuthContext | undefined }) =>
+  c.get("auth")?.user;

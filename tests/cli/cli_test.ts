@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { EXTERNAL_WRITE_POLL_MS } from "../../db/write_generation.ts";
 import { count, eq } from "drizzle-orm";
 import { users } from "../../db/schema/mod.ts";
 import {
@@ -320,6 +321,8 @@ Deno.test("the lectern CLI, run as a subprocess", async (t) => {
         );
         assert.equal(row?.status, "active");
         assert.equal(row?.banReason, null);
+        // The server sees another process's writes within a poll interval (decision 005).
+        await new Promise((r) => setTimeout(r, EXTERNAL_WRITE_POLL_MS * 2));
         const afterUnban = await api(app, "GET", "/api/auth/me", {
           token: session.token,
         });

@@ -1,6 +1,16 @@
-import { desc, eq } from "drizzle-orm";
-import { outboxMessages, type Role, type User } from "../../db/schema/mod.ts";
+import { desc, eq, sql } from "drizzle-orm";
+import {
+  type AccessType,
+  enrollments,
+  outboxMessages,
+  programs,
+  type Role,
+  type User,
+} from "../../db/schema/mod.ts";
+import type { CreateProgramInput } from "../../server/features/programs/schemas.ts";
+import { createProgram } from "../../server/features/programs/service.ts";
 import { createUser } from "../../server/features/users/service.ts";
+import { newId } from "../../server/lib/ids.ts";
 import { api, type TestContext } from "./context.ts";
 
 export const PASSWORD = "correct horse battery staple";
@@ -75,4 +85,50 @@ export function tokenFromLink(
   const match = text.match(new RegExp(`/${page}/([a-z2-7]+)`));
   if (!match) throw new Error(`no ${page} link in: ${text}`);
   return match[1]!;
+}
+
+/** A program through the real service; published unless told otherwise. */
+export async function makeProgram(
+  ctx: TestContext,
+  owner: Pick<User, "id" | "role">,
+  fields: Partial<CreateProgramInput> = {},
+) {
+  return await createProgram(ctx.deps, owner, {
+    title: fields.title ?? `Program ${++counter}`,
+    category: fields.category ?? "Development",
+    description: fields.description ?? "A program made by a test",
+    status: fields.status ?? "published",
+    pricing: fields.pricing ??
+      {
+        chatbot: 9.99,
+        documentation: 14.99,
+        examSimulator: 19.99,
+        bundle: 34.99,
+      },
+    ...fields,
+  });
+}
+
+/**
+ * An active enrollment row. The enrollment issue replaces this with its service (payments, free
+ * enrollment); the catalog only needs the row to exist.
+ */
+export async function enroll(
+  ctx: TestContext,
+  userId: string,
+  programId: string,
+  accessType: AccessType = "bundle",
+) {
+  const now = new Date();
+  await ctx.deps.db.insert(enrollments).values({
+    id: newId(),
+    userId,
+    programId,
+    accessType,
+    createdAt: now,
+    updatedAt: now,
+  });
+  await ctx.deps.db.update(programs).set({
+    enrolledCount: sql`${programs.enrolledCount} + 1`,
+  }).where(eq(programs.id, programId));
 }

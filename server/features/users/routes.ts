@@ -1,7 +1,15 @@
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import type { Deps } from "../../deps.ts";
-import { bearerAuth, MessageResponse, responses } from "../../lib/openapi.ts";
+import { parseJsonOrForm } from "../../lib/forms.ts";
+import {
+  bearerAuth,
+  MessageResponse,
+  requestBody,
+  responses,
+} from "../../lib/openapi.ts";
+import { storeUpload } from "../media/service.ts";
+import { mediaUrl } from "../media/urls.ts";
 import { validate } from "../../lib/validation.ts";
 import { requireAuth } from "../../middleware/auth.ts";
 import { rateLimitByIp } from "../../middleware/rate_limit.ts";
@@ -42,20 +50,31 @@ export function userRoutes(deps: Deps) {
     "/profile",
     describeRoute({
       tags,
-      summary: "Update name, bio, avatar URL, social links and preferences",
+      summary:
+        "Update name, bio, avatar, social links and preferences (JSON, or multipart with an `avatar` image)",
       security: bearerAuth,
+      requestBody: requestBody(UpdateProfileBody, {
+        files: { avatar: "A profile picture (sniffed, EXIF stripped)" },
+      }),
       responses: responses({
         description: "Updated profile",
         schema: UserResponse,
-      }, [400, 401, 403, 415, 422]),
+      }, [400, 401, 403, 413, 415, 422]),
     }),
-    validate("json", UpdateProfileBody),
     async (c) => {
-      const user = await users.updateProfile(
-        deps,
-        c.get("auth").user.id,
-        c.req.valid("json"),
-      );
+      const me = c.get("auth").user;
+      const { input, files } = await parseJsonOrForm(c, UpdateProfileBody, {
+        json: ["socialLinks", "preferences"],
+      });
+      const changes = { ...input };
+      if (files.avatar) {
+        const stored = await storeUpload(deps, me, files.avatar, {
+          visibility: "public",
+          imagesOnly: true,
+        });
+        changes.avatar = mediaUrl(deps.config.appUrl, stored.id, "thumbnail");
+      }
+      const user = await users.updateProfile(deps, me.id, changes);
       return c.json({ success: true, user: users.toUserResponse(user) });
     },
   );

@@ -23,6 +23,7 @@ import {
 } from "../../lib/passwords.ts";
 import { expireOneTimeTokens } from "../auth/one_time_tokens.ts";
 import { revokeAllSessions } from "../auth/sessions.ts";
+import { ensureInstructorProfile } from "../instructors/service.ts";
 
 type DbDeps = Pick<Deps, "db">;
 
@@ -140,6 +141,9 @@ export async function insertUser(
 ): Promise<User> {
   try {
     const [user] = await db.insert(users).values(row).returning();
+    if (user!.role === "instructor") {
+      await ensureInstructorProfile(db, user!.id);
+    }
     return user!;
   } catch (error) {
     // Two registrations racing for one address: the unique index decides.
@@ -317,7 +321,9 @@ export async function setRole(
   role: Role,
 ): Promise<User> {
   const user = await resolveUser(deps, idOrEmail);
-  return await updateStatusFields(deps, user.id, { role });
+  const updated = await updateStatusFields(deps, user.id, { role });
+  if (role === "instructor") await ensureInstructorProfile(deps.db, user.id);
+  return updated;
 }
 
 /** Bans take effect at once: sessions end, and every request re-reads the status anyway. */

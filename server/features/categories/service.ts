@@ -1,0 +1,112 @@
+import { asc, count, eq, or, sql } from "drizzle-orm";
+import type { DbOrTx } from "../../../db/client.ts";
+import { categories, type Category, programs } from "../../../db/schema/mod.ts";
+import { conflict, notFound } from "../../lib/errors.ts";
+import { newId } from "../../lib/ids.ts";
+import { slugify } from "../../lib/slug.ts";
+
+interface DbDeps {
+  db: DbOrTx;
+}
+
+export async function listCategories(
+  deps: DbDeps,
+): Promise<(Category & { programCount: number })[]> {
+  return await deps.db.select({
+    id: categories.id,
+    name: categories.name,
+    slug: categories.slug,
+    position: categories.position,
+    createdAt: categories.createdAt,
+    programCount: sql<
+      number
+    >`(SELECT count(*) FROM ${programs} WHERE ${programs.categoryId} = ${categories.id} AND ${programs.status} = 'published' AND ${programs.deletedAt} IS NULL)`,
+  }).from(categories).orderBy(asc(categories.position), asc(categories.name));
+}
+
+/** By id, slug or name (any case): what a person or a form would send. */
+export async function findCategory(
+  deps: DbDeps,
+  ref: string,
+): Promise<Category | undefined> {
+  const [found] = await deps.db.select().from(categories).where(
+    or(
+      eq(categories.id, ref),
+      eq(categories.slug, ref.toLowerCase()),
+      sql`${categories.name} = ${ref.trim()} COLLATE NOCASE`,
+    ),
+  ).limit(1);
+  return found;
+}
+
+export async function getCategory(deps: DbDeps, ref: string) {
+  const found = await findCategory(deps, ref);
+  if (!found) throw notFound("Category");
+  return found;
+}
+
+async function assertNameFree(deps: DbDeps, name: string, exceptId?: string) {
+  const taken = await findCategory(deps, name) ??
+    await findCategory(deps, slugify(name));
+  if (taken && taken.id !== exceptId) {
+    throw conflict(
+      "CATEGORY_EXISTS",
+      `A category named "${taken.name}" already exists`,
+    );
+  }
+}
+
+export async function addCategory(
+  deps: DbDeps,
+  name: string,
+): Promise<Category> {
+  const trimmed = name.trim();
+  await assertNameFree(deps, trimmed);
+  const [{ last } = { last: 0 }] = await deps.db.select({
+    last: sql<number>`coalesce(max(${categories.position}), 0)`,
+  }).from(categories);
+  const [created] = await deps.db.insert(categories).values({
+    id: newId(),
+    name: trimmed,
+    slug: slugify(trimmed),
+    position: last + 1,
+    createdAt: new Date(),
+  }).returning();
+  return created!;
+}
+
+export async function renameCategory(
+  deps: DbDeps,
+  ref: string,
+  name: string,
+): Promise<Category> {
+  const category = await getCategory(deps, ref);
+  const trimmed = name.trim();
+  await assertNameFree(deps, trimmed, category.id);
+  const [updated] = await deps.db.update(categories).set({
+    name: trimmed,
+    slug: slugify(trimmed),
+  }).where(eq(categories.id, category.id)).returning();
+  return updated!;
+}
+
+/** Only an empty category can go: programs (deleted ones too, which keep their history) hold it. */
+export async function removeCategory(
+  deps: DbDeps,
+  ref: string,
+): Promise<Category> {
+  const category = await getCategory(deps, ref);
+  const [{ n } = { n: 0 }] = await deps.db.select({ n: count() }).from(
+    programs,
+  ).where(eq(programs.categoryId, category.id));
+  if (n > 0) {
+    throw conflict(
+      "CATEGORY_IN_USE",
+      `"${category.name}" still has ${n} program${
+        n === 1 ? "" : "s"
+      } (deleted ones included); move them first`,
+    );
+  }
+  await deps.db.delete(categories).where(eq(categories.id, category.id));
+  return category;
+}
