@@ -9,6 +9,7 @@ import { openServices } from "../server/bootstrap.ts";
 import { loadConfig } from "../server/env.ts";
 import { createUser } from "../server/features/users/service.ts";
 import { createLogger } from "../server/lib/logger.ts";
+import { seedCatalog } from "./catalog_seed.ts";
 
 /** The part of autocannon's result this script reads (the package ships no types). */
 interface AutocannonResult {
@@ -21,6 +22,8 @@ interface AutocannonResult {
 
 const SECONDS = Number(Deno.env.get("BENCH_SECONDS") ?? 10);
 const CONNECTIONS = Number(Deno.env.get("BENCH_CONNECTIONS") ?? 50);
+const PROGRAMS = Number(Deno.env.get("BENCH_PROGRAMS") ?? 10_000);
+const LESSONS_PER_PROGRAM = 10;
 const ROOT = new URL("..", import.meta.url).pathname;
 const PASSWORD = "benchmark passphrase 2026";
 
@@ -85,7 +88,12 @@ try {
     password: PASSWORD,
     emailVerified: true,
   });
+  const seedStarted = performance.now();
+  await seedCatalog(services.deps.db, PROGRAMS, LESSONS_PER_PROGRAM);
+  const seedSeconds = (performance.now() - seedStarted) / 1000;
   await services.close();
+  // The server notices another process's writes within a poll interval; let it.
+  await new Promise((r) => setTimeout(r, 500));
   const loginBody = JSON.stringify({ email: user.email, password: PASSWORD });
   const login = await fetch(`http://127.0.0.1:${port}/api/auth/login`, {
     method: "POST",
@@ -119,7 +127,7 @@ try {
       },
     );
 
-  const results = [];
+  const results: Awaited<ReturnType<typeof run>>[] = [];
   results.push(await run("GET /healthz", "/healthz"));
   results.push(
     await run("GET /api/auth/me", "/api/auth/me", {
@@ -134,6 +142,13 @@ try {
       connections: Math.min(CONNECTIONS, 8),
     }),
   );
+  results.push(await run("GET /api/programs", "/api/programs"));
+  results.push(
+    await run(
+      "GET /api/search",
+      "/api/search?q=quantum%20typo&type=programs",
+    ),
+  );
   const loadedRss = await rssMb(server.pid);
 
   console.log(
@@ -147,10 +162,15 @@ try {
       }  ${String(r.errors).padStart(7)}`,
     );
   }
-  const ratio = results[1]!.rps / results[0]!.rps;
+  const ratio = (i: number) => (results[i]!.rps / results[0]!.rps).toFixed(2);
   console.log(
-    `\n/api/auth/me ÷ /healthz throughput: ${ratio.toFixed(2)} (aim ≥ 0.50)`,
+    `\ncatalog: ${PROGRAMS} programs, ${
+      PROGRAMS * LESSONS_PER_PROGRAM
+    } lessons, seeded in ${seedSeconds.toFixed(0)} s`,
   );
+  console.log(`/api/auth/me ÷ /healthz throughput: ${ratio(1)} (aim ≥ 0.50)`);
+  console.log(`/api/programs ÷ /healthz throughput: ${ratio(3)} (aim ≥ 0.33)`);
+  console.log(`/api/search ÷ /healthz throughput: ${ratio(4)}`);
   console.log(
     `server RSS: idle ${idleRss.toFixed(0)} MB (aim < 120 MB), after load ${
       loadedRss.toFixed(0)

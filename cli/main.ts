@@ -2,15 +2,21 @@ import { Command } from "@commander-js/extra-typings";
 import { API_VERSION } from "../server/app.ts";
 import { dbCommand } from "./commands/db.ts";
 import { outboxCommand } from "./commands/outbox.ts";
+import { categoriesCommand } from "./commands/categories.ts";
+import { programsCommand } from "./commands/programs.ts";
 import { usersCommand } from "./commands/users.ts";
 
 /** `deno task cli <noun> <verb>`: every command calls the same services as the API. */
 const program = new Command("lectern")
-  .description("Administer a Lectern server: the database, accounts and emails")
+  .description(
+    "Administer a Lectern server: the database, accounts, emails and the catalog",
+  )
   .version(API_VERSION)
   .showHelpAfterError()
   .addCommand(dbCommand)
   .addCommand(usersCommand)
-  .addCommand(outboxCommand);
+  .addCommand(outboxCommand)
+  .addCommand(programsCommand)
+  .addCommand(categoriesCommand);
 
 await program.parseAsync(Deno.args, { from: "user" });

@@ -18,9 +18,10 @@ export async function listCategories(
     slug: categories.slug,
     position: categories.position,
     createdAt: categories.createdAt,
-    programCount: sql<
-      number
-    >`(SELECT count(*) FROM ${programs} WHERE ${programs.categoryId} = ${categories.id} AND ${programs.status} = 'published' AND ${programs.deletedAt} IS NULL)`,
+    // Aliased and qualified: drizzle leaves single-table column names bare, and inside the subquery
+    // a bare "id" would be the program's own.
+    programCount: sql<number>`(SELECT count(*) FROM programs p
+      WHERE p.category_id = "categories"."id" AND p.status = 'published' AND p.deleted_at IS NULL)`,
   }).from(categories).orderBy(asc(categories.position), asc(categories.name));
 }
 

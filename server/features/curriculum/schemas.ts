@@ -1,18 +1,22 @@
 import * as v from "valibot";
+import { stripControlChars } from "../../lib/plain_text.ts";
 
 const title = v.pipe(
   v.string("Must be a string"),
+  v.transform(stripControlChars),
   v.trim(),
   v.nonEmpty("Is required"),
   v.maxLength(200, "Must be at most 200 characters"),
 );
 const description = v.pipe(
   v.string("Must be a string"),
+  v.transform(stripControlChars),
   v.trim(),
   v.maxLength(2000, "Must be at most 2000 characters"),
 );
 const content = v.pipe(
   v.string("Must be a string"),
+  v.transform(stripControlChars),
   v.maxLength(200_000, "Must be at most 200000 characters"),
 );
 const minutes = v.pipe(

@@ -10,6 +10,7 @@ import {
 } from "../../../db/schema/mod.ts";
 import { notFound, validationFailed } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
+import { stripControlChars } from "../../lib/plain_text.ts";
 import { renderMarkdown } from "../../lib/rich_text.ts";
 import { canUseFeature } from "../access/service.ts";
 import {
@@ -148,7 +149,7 @@ export async function addModule(
     const [created] = await tx.insert(modules).values({
       id: newId(),
       programId: program.id,
-      title: input.title,
+      title: stripControlChars(input.title),
       description: input.description ?? "",
       position: await nextPosition(
         tx,
@@ -172,7 +173,9 @@ export async function updateModule(
   const program = await getEditableProgram(deps, actor, programRef);
   const module = await getModule(deps.db, program, moduleId);
   const [updated] = await deps.db.update(modules).set({
-    ...(input.title !== undefined ? { title: input.title } : {}),
+    ...(input.title !== undefined
+      ? { title: stripControlChars(input.title) }
+      : {}),
     ...(input.description !== undefined
       ? { description: input.description }
       : {}),
@@ -193,7 +196,8 @@ export async function deleteModule(
   await deps.db.delete(modules).where(eq(modules.id, module.id));
 }
 
-function renderedContent(markdown: string) {
+function renderedContent(source: string) {
+  const markdown = stripControlChars(source);
   const rendered = renderMarkdown(markdown);
   return {
     contentMarkdown: markdown,
@@ -218,7 +222,7 @@ export async function addLesson(
       id: newId(),
       programId: program.id,
       moduleId: module.id,
-      title: input.title,
+      title: stripControlChars(input.title),
       ...renderedContent(input.content ?? ""),
       estimatedMinutes: input.estimatedMinutes ?? 0,
       mediaId: input.mediaId ?? null,
@@ -246,7 +250,9 @@ export async function updateLesson(
     const lesson = await getLessonOf(tx, program, lessonId);
     if (input.mediaId) await assertAttachable(tx, program, input.mediaId);
     const [updated] = await tx.update(lessons).set({
-      ...(input.title !== undefined ? { title: input.title } : {}),
+      ...(input.title !== undefined
+        ? { title: stripControlChars(input.title) }
+        : {}),
       ...(input.content !== undefined ? renderedContent(input.content) : {}),
       ...(input.estimatedMinutes !== undefined
         ? { estimatedMinutes: input.estimatedMinutes }

@@ -34,6 +34,15 @@ const MediaSchema = v.object({
 });
 const YEAR_SECONDS = 365 * 24 * 3600;
 
+/** If-None-Match as RFC 9110 reads it: a list of tags, weak comparison, `*` for any. */
+export function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  const bare = (tag: string) => tag.trim().replace(/^W\//, "");
+  return header.split(",").some((tag) =>
+    tag.trim() === "*" || bare(tag) === bare(etag)
+  );
+}
+
 /** Program media under /api/programs/:id/media. */
 export function programMediaRoutes(deps: Deps) {
   const app = new Hono<AppEnv>();
@@ -187,7 +196,7 @@ export function mediaFileRoutes(deps: Deps) {
           : "private, max-age=3600",
         "Content-Disposition": "inline",
       };
-      if (c.req.header("if-none-match") === file.etag) {
+      if (matchesEtag(c.req.header("if-none-match"), file.etag)) {
         await file.body.cancel();
         return c.body(null, 304, headers);
       }

@@ -46,7 +46,13 @@ export function programRoutes(deps: Deps) {
   const author = requireRole("instructor", "admin");
 
   /** A multipart `thumbnail` file becomes an image upload whose id the program then points at. */
-  const withThumbnail = async <T extends { thumbnailMediaId?: string | null }>(
+  const withThumbnail = async <
+    T extends {
+      thumbnailMediaId?: string | null | undefined;
+      category?: string | undefined;
+      featured?: boolean | undefined;
+    },
+  >(
     actor: programs.Actor,
     parsed: {
       input: T;
@@ -55,6 +61,7 @@ export function programRoutes(deps: Deps) {
   ): Promise<T> => {
     const file = parsed.files.thumbnail;
     if (!file) return parsed.input;
+    await programs.precheckProgramInput(deps, actor, parsed.input);
     const stored = await storeUpload(deps, actor, file, {
       visibility: "public",
       imagesOnly: true,

@@ -2,11 +2,13 @@ import * as v from "valibot";
 import { PROGRAM_LEVELS, PROGRAM_STATUSES } from "../../../db/schema/mod.ts";
 import { Currency, Price } from "../../lib/money.ts";
 import { pageQuery, PaginationSchema } from "../../lib/pagination.ts";
+import { stripControlChars } from "../../lib/plain_text.ts";
 import { MAX_RICH_TEXT_LENGTH } from "../../lib/rich_text.ts";
 
 const text = (max: number) =>
   v.pipe(
     v.string("Must be a string"),
+    v.transform(stripControlChars),
     v.trim(),
     v.maxLength(max, `Must be at most ${max} characters`),
   );
@@ -30,6 +32,7 @@ const programFields = {
   description: text(2000),
   overview: v.pipe(
     v.string("Must be a string"),
+    v.transform(stripControlChars),
     v.maxLength(
       MAX_RICH_TEXT_LENGTH,
       `Must be at most ${MAX_RICH_TEXT_LENGTH} characters`,

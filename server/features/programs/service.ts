@@ -34,6 +34,7 @@ import { isId, newId } from "../../lib/ids.ts";
 import { toMajor, toMinor } from "../../lib/money.ts";
 import { offsetOf } from "../../lib/pagination.ts";
 import { sanitizeRichHtml } from "../../lib/rich_text.ts";
+import { stripControlChars } from "../../lib/plain_text.ts";
 import { slugify } from "../../lib/slug.ts";
 import { isOwnerOrAdmin } from "../access/service.ts";
 import { findCategory } from "../categories/service.ts";
@@ -145,6 +146,27 @@ async function assertUsableThumbnail(
   }
 }
 
+/**
+ * The checks a create or update makes before writing, callable on their own so a route can run them
+ * before it stores an uploaded thumbnail for a request that would fail anyway.
+ */
+export async function precheckProgramInput(
+  deps: { db: DbOrTx },
+  actor: Actor,
+  input: { category?: string | undefined; featured?: boolean | undefined },
+): Promise<void> {
+  if (!canAuthor(actor)) {
+    throw forbidden(
+      "FORBIDDEN",
+      "Only instructors and admins can create programs",
+    );
+  }
+  assertMayFeature(actor, input.featured);
+  if (input.category !== undefined) {
+    await resolveCategoryId(deps.db, input.category);
+  }
+}
+
 function assertMayFeature(actor: Actor, featured: boolean | undefined) {
   if (featured !== undefined && actor.role !== "admin") {
     throw forbidden("FORBIDDEN", "Only admins can feature programs");
@@ -154,9 +176,11 @@ function assertMayFeature(actor: Actor, featured: boolean | undefined) {
 /** The columns that come straight from input, converted to how they are stored. */
 function storedFields(input: UpdateProgramInput): Partial<Program> {
   const fields: Partial<Program> = {};
-  if (input.description !== undefined) fields.description = input.description;
+  if (input.description !== undefined) {
+    fields.description = stripControlChars(input.description);
+  }
   if (input.overview !== undefined) {
-    const clean = sanitizeRichHtml(input.overview);
+    const clean = sanitizeRichHtml(stripControlChars(input.overview));
     fields.overviewHtml = clean.html;
     fields.overviewText = clean.text;
   }
@@ -211,7 +235,7 @@ export async function createProgram(
       ...storedFields(input),
       id: newId(),
       instructorId: actor.id,
-      title: input.title,
+      title: stripControlChars(input.title),
       slug: await uniqueSlug(tx, input.title),
       categoryId,
       status,
@@ -240,7 +264,7 @@ export async function updateProgram(
       await assertUsableThumbnail(tx, actor, input.thumbnailMediaId);
     }
     if (input.title !== undefined) {
-      fields.title = input.title;
+      fields.title = stripControlChars(input.title);
       // Links to a published program must keep working, so its slug never changes again.
       if (!program.publishedAt) {
         fields.slug = await uniqueSlug(tx, input.title, program.id);
@@ -313,6 +337,9 @@ export function selectSummaries(db: DbOrTx) {
     );
 }
 
+/** Title counts most, then description, overview and lesson text. */
+export const BM25 = sql.raw("bm25(program_search, 10.0, 4.0, 2.0, 1.0)");
+
 const averageRating =
   sql`(CASE WHEN ${programs.reviewCount} = 0 THEN 0 ELSE CAST(${programs.ratingSum} AS REAL) / ${programs.reviewCount} END)`;
 
@@ -342,9 +369,8 @@ export async function listPrograms(
   viewer: Actor | undefined,
   filter: ListProgramsFilter,
 ): Promise<{ rows: SummaryRow[]; total: number }> {
-  const match = filter.search !== undefined
-    ? ftsQuery(filter.search)
-    : undefined;
+  // A blank search box means no search, not "nothing matches".
+  const match = filter.search ? ftsQuery(filter.search) : undefined;
   if (match === null) return { rows: [], total: 0 };
   const category = filter.category
     ? await findCategory(deps, filter.category)
@@ -368,9 +394,6 @@ export async function listPrograms(
     filter.featured !== undefined
       ? eq(programs.featured, filter.featured)
       : undefined,
-    match
-      ? sql`${programs}.rowid IN (SELECT rowid FROM program_search WHERE program_search MATCH ${match})`
-      : undefined,
   ];
   const where = and(...conditions);
   const sort = filter.sort ?? (match ? "relevance" : "popular");
@@ -380,17 +403,28 @@ export async function listPrograms(
     "price-low": [asc(programs.priceBundle)],
     "price-high": [desc(programs.priceBundle)],
     rating: [desc(averageRating), desc(programs.reviewCount)],
-    relevance: match
-      ? [
-        sql`(SELECT bm25(program_search, 10.0, 4.0, 2.0, 1.0) FROM program_search WHERE program_search MATCH ${match} AND rowid = ${programs}.rowid)`,
-      ]
-      : [desc(programs.createdAt)],
+    relevance: match ? [sql`hit.rank`] : [desc(programs.createdAt)],
   }[sort];
+  let rowsQuery = selectSummaries(deps.db).$dynamic();
+  // The count filters with `rowid IN (…)`: one MATCH scan, where a join can probe it per program.
+  const countWhere = match
+    ? and(
+      where,
+      sql`${programs}.rowid IN (SELECT rowid FROM program_search WHERE program_search MATCH ${match})`,
+    )
+    : where;
+  if (match) {
+    // Joined once, not probed per row: a correlated MATCH per candidate row is quadratic.
+    const hits =
+      sql`(SELECT rowid AS program_rowid, ${BM25} AS rank FROM program_search WHERE program_search MATCH ${match}) AS hit`;
+    const on = sql`hit.program_rowid = ${programs}.rowid`;
+    rowsQuery = rowsQuery.innerJoin(hits, on);
+  }
   const [rows, [totals]] = await Promise.all([
-    selectSummaries(deps.db).where(where)
+    rowsQuery.where(where)
       .orderBy(...order, desc(programs.createdAt), desc(programs.id))
       .limit(filter.limit).offset(offsetOf(filter)),
-    deps.db.select({ n: count() }).from(programs).where(where),
+    deps.db.select({ n: count() }).from(programs).where(countWhere),
   ]);
   return { rows, total: totals?.n ?? 0 };
 }

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
 import type { Deps } from "../../deps.ts";
+import { stripControlChars } from "../../lib/plain_text.ts";
 import { bearerAuth, MessageResponse, responses } from "../../lib/openapi.ts";
 import { pageQuery, paginate } from "../../lib/pagination.ts";
 import { validate } from "../../lib/validation.ts";
@@ -21,10 +22,7 @@ const Rating = v.pipe(
 // Plain text: kept as written (clients escape it), without control characters.
 const Comment = v.pipe(
   v.string("Must be a string"),
-  v.transform((s) =>
-    // deno-lint-ignore no-control-regex -- removing control characters is the point
-    s.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, "")
-  ),
+  v.transform(stripControlChars),
   v.trim(),
   v.maxLength(2000, "Must be at most 2000 characters"),
 );

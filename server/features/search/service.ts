@@ -2,7 +2,7 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import type { DbOrTx } from "../../../db/client.ts";
 import { instructorProfiles, programs, users } from "../../../db/schema/mod.ts";
 import { offsetOf, type PageRequest } from "../../lib/pagination.ts";
-import { selectSummaries, type SummaryRow } from "../programs/service.ts";
+import { BM25, selectSummaries, type SummaryRow } from "../programs/service.ts";
 import { ftsQuery } from "./fts_query.ts";
 
 // Control characters cannot occur in indexed text, so they safely mark a hit until escaping is done.
@@ -31,31 +31,32 @@ export async function searchPrograms(
 ): Promise<{ hits: ProgramHit[]; total: number }> {
   const match = ftsQuery(q);
   if (!match) return { hits: [], total: 0 };
-  const matched =
-    sql`(SELECT rowid, bm25(program_search, 10.0, 4.0, 2.0, 1.0) AS rank,
-      snippet(program_search, -1, ${HIT_START}, ${HIT_END}, '…', 16) AS snippet
-    FROM program_search WHERE program_search MATCH ${match})`;
+  const hits =
+    sql`(SELECT rowid AS program_rowid, ${BM25} AS rank FROM program_search WHERE program_search MATCH ${match}) AS hit`;
   const live = and(
     eq(programs.status, "published"),
     isNull(programs.deletedAt),
   );
   const rows = await selectSummaries(deps.db)
-    .innerJoin(sql`${matched} AS hit`, sql`hit.rowid = ${programs}.rowid`)
+    .innerJoin(hits, sql`hit.program_rowid = ${programs}.rowid`)
     .where(live)
     .orderBy(sql`hit.rank`, programs.id)
     .limit(page.limit).offset(offsetOf(page));
+  // Snippets are costly: made only for the page's rows.
+  const ids = sql.join(rows.map((r) => sql`${r.program.id}`), sql`, `);
   const snippets = rows.length
     ? await deps.db.all<{ id: string; snippet: string }>(sql`
         SELECT p.id AS id, snippet(program_search, -1, ${HIT_START}, ${HIT_END}, '…', 16) AS snippet
         FROM program_search JOIN ${programs} p ON p.rowid = program_search.rowid
-        WHERE program_search MATCH ${match} AND p.id IN (${
-      sql.join(rows.map((r) => sql`${r.program.id}`), sql`, `)
-    })`)
+        WHERE program_search MATCH ${match}
+          AND program_search.rowid IN (SELECT rowid FROM ${programs} WHERE id IN (${ids}))`)
     : [];
   const snippetOf = new Map(snippets.map((s) => [s.id, s.snippet]));
+  // `rowid IN (…)` keeps the MATCH as one scan; a join lets SQLite probe it once per program.
   const [total] = await deps.db.all<{ n: number }>(sql`
-    SELECT count(*) AS n FROM program_search JOIN ${programs} p ON p.rowid = program_search.rowid
-    WHERE program_search MATCH ${match} AND p.status = 'published' AND p.deleted_at IS NULL`);
+    SELECT count(*) AS n FROM ${programs}
+    WHERE rowid IN (SELECT rowid FROM program_search WHERE program_search MATCH ${match})
+      AND status = 'published' AND deleted_at IS NULL`);
   return {
     hits: rows.map((row) => ({
       row,
