@@ -11,6 +11,18 @@ export interface ParsedBody<T> {
   files: Record<string, { bytes: Uint8Array; name: string }>;
 }
 
+async function formDataOf(c: Context): Promise<FormData> {
+  try {
+    return await c.req.formData();
+  } catch {
+    throw new AppError(
+      400,
+      "INVALID_FORM",
+      "The multipart body could not be read",
+    );
+  }
+}
+
 /** How multipart text fields become the JSON values the schema expects. */
 export interface FormCoercion {
   json?: readonly string[];
@@ -52,16 +64,7 @@ export async function parseJsonOrForm<S extends v.GenericSchema>(
   let raw: unknown;
   const files: ParsedBody<unknown>["files"] = {};
   if (MULTIPART.test(type)) {
-    let form: FormData;
-    try {
-      form = await c.req.formData();
-    } catch {
-      throw new AppError(
-        400,
-        "INVALID_FORM",
-        "The multipart body could not be read",
-      );
-    }
+    const form = await formDataOf(c);
     const fields: Record<string, unknown> = {};
     for (const [key, value] of form.entries()) {
       if (typeof value === "string") fields[key] = coerce(key, value, rules);
@@ -113,16 +116,7 @@ export async function readUpload(c: Context, field = "file") {
       `Upload the file as multipart/form-data in a field named "${field}"`,
     );
   }
-  let form: FormData;
-  try {
-    form = await c.req.formData();
-  } catch {
-    throw new AppError(
-      400,
-      "INVALID_FORM",
-      "The multipart body could not be read",
-    );
-  }
+  const form = await formDataOf(c);
   const file = form.get(field);
   if (!file || typeof file === "string") {
     throw validationFailed({ [field]: "Attach a file" });
