@@ -10,7 +10,14 @@ import type { Deps } from "./deps.ts";
 import { authRoutes } from "./features/auth/routes.ts";
 import { healthRoutes } from "./features/health/routes.ts";
 import { pageRoutes } from "./features/pages/routes.tsx";
-import { userRoutes } from "./features/users/routes.ts";
+import {
+  learnerDashboardRoutes,
+  userRoutes,
+} from "./features/users/routes.ts";
+import { enrollmentRoutes } from "./features/enrollments/routes.ts";
+import { paymentRoutes } from "./features/payments/routes.ts";
+import { progressRoutes } from "./features/progress/routes.ts";
+import { subscriptionRoutes } from "./features/subscriptions/routes.ts";
 import { categoryRoutes } from "./features/categories/routes.ts";
 import { curriculumRoutes } from "./features/curriculum/routes.ts";
 import { instructorRoutes } from "./features/instructors/routes.ts";
@@ -92,10 +99,15 @@ export function createApp(deps: Deps) {
   app.route("/", healthRoutes(deps));
   app.route("/api/auth", authRoutes(deps));
   app.route("/api/users", userRoutes(deps));
+  app.route("/api/user", learnerDashboardRoutes(deps));
   app.route("/api/programs", programRoutes(deps));
   app.route("/api/programs", curriculumRoutes(deps));
   app.route("/api/programs", reviewRoutes(deps));
   app.route("/api/programs", programMediaRoutes(deps));
+  app.route("/api/programs", enrollmentRoutes(deps));
+  app.route("/api/progress", progressRoutes(deps));
+  app.route("/api/payments", paymentRoutes(deps));
+  app.route("/api/subscriptions", subscriptionRoutes(deps));
   app.route("/api/categories", categoryRoutes(deps));
   app.route("/api/instructors", instructorRoutes(deps));
   app.route("/api/search", searchRoutes(deps));

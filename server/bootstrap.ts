@@ -9,6 +9,7 @@ import { createSmtpTransport } from "./lib/mailer.ts";
 import { RateLimiter } from "./lib/rate_limiter.ts";
 import { randomSecret } from "./lib/ids.ts";
 import { LocalMediaStorage } from "./lib/storage.ts";
+import { createStripeClient } from "./lib/stripe.ts";
 
 /**
  * In development a missing JWT_SECRET is generated once and kept in DATA_DIR, so tokens survive a
@@ -70,6 +71,7 @@ export async function openServices(
     background,
     rateLimiter: new RateLimiter(),
     storage: new LocalMediaStorage(`${config.dataDir}/media`),
+    stripe: createStripeClient(config.stripe),
   };
   return {
     deps,

@@ -1,3 +1,4 @@
+import type Stripe from "stripe";
 import type { Db } from "../db/client.ts";
 import type { WriteGeneration } from "../db/write_generation.ts";
 import type { OAuthProviderName } from "../db/schema/mod.ts";
@@ -29,6 +30,8 @@ export interface Deps {
   rateLimiter: RateLimiter;
   /** Where uploaded files live: DATA_DIR/media, behind an interface an S3 store can implement. */
   storage: MediaStorage;
+  /** The Stripe SDK when STRIPE_SECRET_KEY is set; paid routes answer 503 without it. */
+  stripe: Stripe | undefined;
   /** Overrides for the providers' endpoints; tests point these at a local fake. */
   oauthEndpoints?: Partial<Record<OAuthProviderName, OAuthEndpoints>>;
 }

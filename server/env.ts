@@ -82,6 +82,11 @@ const EnvSchema = v.object({
   GOOGLE_CLIENT_SECRET: optionalText,
   GITHUB_CLIENT_ID: optionalText,
   GITHUB_CLIENT_SECRET: optionalText,
+  STRIPE_SECRET_KEY: optionalText,
+  STRIPE_WEBHOOK_SECRET: optionalText,
+  STRIPE_PRICE_BASIC: optionalText,
+  STRIPE_PRICE_PREMIUM: optionalText,
+  STRIPE_API_BASE: v.optional(url("STRIPE_API_BASE")),
 });
 
 export interface OAuthCredentials {
@@ -110,6 +115,16 @@ export interface Config {
     google: OAuthCredentials | undefined;
     github: OAuthCredentials | undefined;
   };
+  stripe: StripeConfig;
+}
+
+export interface StripeConfig {
+  secretKey: string | undefined;
+  webhookSecret: string | undefined;
+  /** Stripe price ids of the paid plans. */
+  prices: { basic: string | undefined; premium: string | undefined };
+  /** Another Stripe-compatible API (stripe-mock, a test fake); Stripe itself when unset. */
+  apiBase: string | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -154,6 +169,12 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     oauth: {
       google: pair(e.GOOGLE_CLIENT_ID, e.GOOGLE_CLIENT_SECRET),
       github: pair(e.GITHUB_CLIENT_ID, e.GITHUB_CLIENT_SECRET),
+    },
+    stripe: {
+      secretKey: e.STRIPE_SECRET_KEY,
+      webhookSecret: e.STRIPE_WEBHOOK_SECRET,
+      prices: { basic: e.STRIPE_PRICE_BASIC, premium: e.STRIPE_PRICE_PREMIUM },
+      apiBase: e.STRIPE_API_BASE,
     },
   };
 }

@@ -207,37 +207,6 @@ export const instructorProfiles = sqliteTable("instructor_profiles", {
   updatedAt: timestamp("updated_at").notNull(),
 });
 
-export const ENROLLMENT_STATUSES = [
-  "active",
-  "cancelled",
-  "refunded",
-  "expired",
-] as const;
-export type EnrollmentStatus = (typeof ENROLLMENT_STATUSES)[number];
-
-/**
- * Who may use what of a program. The catalog needs it for reviews and "isEnrolled"; the enrollment
- * issue adds payments, subscriptions and progress around it.
- */
-export const enrollments = sqliteTable("enrollments", {
-  id: text("id").primaryKey(),
-  userId: text("user_id").notNull().references(() => users.id),
-  programId: text("program_id").notNull().references(() => programs.id),
-  accessType: text("access_type", { enum: ACCESS_TYPES }).notNull(),
-  status: text("status", { enum: ENROLLMENT_STATUSES }).notNull().default(
-    "active",
-  ),
-  createdAt: timestamp("created_at").notNull(),
-  updatedAt: timestamp("updated_at").notNull(),
-}, (t) => [
-  uniqueIndex("enrollments_user_program_access_idx").on(
-    t.userId,
-    t.programId,
-    t.accessType,
-  ),
-  index("enrollments_program_idx").on(t.programId, t.status),
-]);
-
 export type Category = typeof categories.$inferSelect;
 export type Program = typeof programs.$inferSelect;
 export type Module = typeof modules.$inferSelect;
@@ -245,4 +214,3 @@ export type Lesson = typeof lessons.$inferSelect;
 export type Review = typeof reviews.$inferSelect;
 export type Media = typeof media.$inferSelect;
 export type InstructorProfile = typeof instructorProfiles.$inferSelect;
-export type Enrollment = typeof enrollments.$inferSelect;

@@ -2,3 +2,5 @@ export * from "./users.ts";
 export * from "./auth.ts";
 export * from "./outbox.ts";
 export * from "./catalog.ts";
+export * from "./learning.ts";
+export * from "./billing.ts";

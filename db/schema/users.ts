@@ -44,7 +44,9 @@ export const users = sqliteTable(
       .notNull().default({}),
     preferences: text("preferences", { mode: "json" }).$type<Preferences>()
       .notNull().default(DEFAULT_PREFERENCES),
+    /** A copy of the tier the subscriptions table gives now, for listings; access reads subscriptions. */
     subscriptionTier: text("subscription_tier").notNull().default("free"),
+    stripeCustomerId: text("stripe_customer_id").unique(),
     failedLoginCount: integer("failed_login_count").notNull().default(0),
     lockedUntil: timestamp("locked_until"),
     lastLoginAt: timestamp("last_login_at"),

@@ -6,6 +6,32 @@ export interface RenderedEmail {
   text: string;
 }
 
+/** A short notice: greeting, paragraphs, an optional link; the same words as HTML and as text. */
+function notice(
+  subject: string,
+  name: string,
+  paragraphs: string[],
+  action?: { href: string; label: string },
+): RenderedEmail {
+  return {
+    subject,
+    html: "<!doctype html>" + (
+      <EmailLayout title={subject}>
+        <p>Hello {name},</p>
+        {paragraphs.map((text) => <p>{text}</p>)}
+        {action ? <ActionLink href={action.href} label={action.label} /> : ""}
+      </EmailLayout>
+    ),
+    text: `Hello ${name},\n\n${paragraphs.join("\n\n")}\n${
+      action ? `\n${action.label}: ${action.href}\n` : ""
+    }`,
+  };
+}
+
+/** How a price reads in an email: `34.99 USD`. */
+const money = (minor: number, currency: string) =>
+  `${(minor / 100).toFixed(2)} ${currency.toUpperCase()}`;
+
 /** Every email the platform sends: the data it needs and how it reads, as HTML and as text. */
 export const emailTemplates = {
   verify_email(data: { name: string; link: string }): RenderedEmail {
@@ -75,6 +101,55 @@ export const emailTemplates = {
       text:
         `Hello ${data.name},\n\nThe password of your account was just changed and every device was signed out.\n\nIf this was not you, reset your password at once: ${data.supportUrl}\n`,
     };
+  },
+
+  enrollment_confirmed(
+    data: { name: string; program: string; access: string; link: string },
+  ): RenderedEmail {
+    return notice(`You are enrolled in ${data.program}`, data.name, [
+      `You now have ${data.access} access to "${data.program}". Your progress is saved as you go.`,
+    ], { href: data.link, label: "Start learning" });
+  },
+
+  payment_failed(
+    data: { name: string; program: string; reason: string },
+  ): RenderedEmail {
+    return notice("Your payment did not go through", data.name, [
+      `The payment for "${data.program}" failed: ${data.reason}`,
+      "Nothing was charged. You can try again with another card.",
+    ]);
+  },
+
+  access_refunded(
+    data: {
+      name: string;
+      program: string;
+      amount: number;
+      currency: string;
+    },
+  ): RenderedEmail {
+    return notice(`Refund for ${data.program}`, data.name, [
+      `Your payment of ${
+        money(data.amount, data.currency)
+      } for "${data.program}" was refunded, and the access it bought has ended.`,
+      "Your progress is kept, in case you come back.",
+    ]);
+  },
+
+  subscription_started(
+    data: { name: string; plan: string; periodEnd: string; link: string },
+  ): RenderedEmail {
+    return notice(`Welcome to ${data.plan}`, data.name, [
+      `Your ${data.plan} subscription is active. The current period runs until ${data.periodEnd} and renews automatically.`,
+    ], { href: data.link, label: "See your subscription" });
+  },
+
+  subscription_canceled(
+    data: { name: string; plan: string; accessUntil: string },
+  ): RenderedEmail {
+    return notice("Your subscription will end", data.name, [
+      `Your ${data.plan} subscription was cancelled. You keep its benefits until ${data.accessUntil}; after that your account moves to the Free plan.`,
+    ]);
   },
 };
 

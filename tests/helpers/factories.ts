@@ -1,16 +1,17 @@
-import { desc, eq, sql } from "drizzle-orm";
+import { desc, eq } from "drizzle-orm";
 import {
   type AccessType,
-  enrollments,
   outboxMessages,
-  programs,
   type Role,
   type User,
 } from "../../db/schema/mod.ts";
 import type { CreateProgramInput } from "../../server/features/programs/schemas.ts";
 import { createProgram } from "../../server/features/programs/service.ts";
 import { createUser } from "../../server/features/users/service.ts";
-import { newId } from "../../server/lib/ids.ts";
+import {
+  endGrants,
+  grantAccess,
+} from "../../server/features/enrollments/service.ts";
 import { api, type TestContext } from "./context.ts";
 
 export const PASSWORD = "correct horse battery staple";
@@ -109,26 +110,26 @@ export async function makeProgram(
   });
 }
 
-/**
- * An active enrollment row. The enrollment issue replaces this with its service (payments, free
- * enrollment); the catalog only needs the row to exist.
- */
+/** Access for good, through the same service the CLI's `enrollments grant` uses. */
 export async function enroll(
   ctx: TestContext,
   userId: string,
   programId: string,
   accessType: AccessType = "bundle",
 ) {
-  const now = new Date();
-  await ctx.deps.db.insert(enrollments).values({
-    id: newId(),
-    userId,
-    programId,
-    accessType,
-    createdAt: now,
-    updatedAt: now,
-  });
-  await ctx.deps.db.update(programs).set({
-    enrolledCount: sql`${programs.enrolledCount} + 1`,
-  }).where(eq(programs.id, programId));
+  return await ctx.deps.db.transaction((tx) =>
+    grantAccess(tx, { userId, programId, accessType, source: "admin" })
+  );
+}
+
+/** Ends a learner's grants in a program (as a refund or an administrator would). */
+export async function endAccess(
+  ctx: TestContext,
+  userId: string,
+  programId: string,
+  status: "refunded" | "revoked" = "revoked",
+) {
+  return await ctx.deps.db.transaction((tx) =>
+    endGrants(tx, { userId, programId }, status, "ended by a test")
+  );
 }

@@ -1,7 +1,6 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Db, DbOrTx } from "../../../db/client.ts";
 import {
-  enrollments,
   type InstructorProfile,
   instructorProfiles,
   programs,
@@ -9,6 +8,7 @@ import {
   type User,
   users,
 } from "../../../db/schema/mod.ts";
+import { countsAsLearner } from "../enrollments/counting.ts";
 import { notFound } from "../../lib/errors.ts";
 import { isId } from "../../lib/ids.ts";
 
@@ -49,12 +49,11 @@ export async function instructorStats(
         number
       >`coalesce(sum(${programs.status} = 'published'), 0)`,
     }).from(programs).where(live),
-    deps.db.select({
-      n: sql<number>`count(DISTINCT ${enrollments.userId})`,
-    }).from(enrollments).innerJoin(
-      programs,
-      eq(programs.id, enrollments.programId),
-    ).where(and(live, eq(enrollments.status, "active"))),
+    deps.db.all<{ n: number }>(sql`
+      SELECT count(DISTINCT e.user_id) AS n FROM enrollments e
+      JOIN programs p ON p.id = e.program_id
+      WHERE p.instructor_id = ${instructorId} AND p.deleted_at IS NULL
+        AND ${countsAsLearner("e")}`),
   ]);
   const reviews = totals?.reviews ?? 0;
   return {

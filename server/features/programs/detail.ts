@@ -1,6 +1,7 @@
 import type { Db } from "../../../db/client.ts";
 import type { Program } from "../../../db/schema/mod.ts";
 import { isEnrolled } from "../access/service.ts";
+import { progressIfEnrolled } from "../progress/service.ts";
 import { curriculumSummary } from "../curriculum/service.ts";
 import { instructorStats } from "../instructors/service.ts";
 import {
@@ -55,7 +56,8 @@ export async function programPage(
   return {
     program: await programDetail(deps, program),
     isEnrolled: viewer ? await isEnrolled(deps, viewer.id, program.id) : false,
-    // Filled in by progress tracking (the enrollment issue).
-    userProgress: null,
+    userProgress: viewer
+      ? await progressIfEnrolled(deps.db, viewer.id, program.id) ?? null
+      : null,
   };
 }

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { ProgressSchema } from "../enrollments/schemas.ts";
 import { PROGRAM_LEVELS, PROGRAM_STATUSES } from "../../../db/schema/mod.ts";
 import { Currency, Price } from "../../lib/money.ts";
 import { pageQuery, PaginationSchema } from "../../lib/pagination.ts";
@@ -219,7 +220,7 @@ export const ProgramDetailResponse = v.object({
   success: v.literal(true),
   program: ProgramDetailSchema,
   isEnrolled: v.boolean(),
-  userProgress: v.nullable(v.unknown()),
+  userProgress: v.nullable(ProgressSchema),
 });
 export const ProgramResponse = v.object({
   success: v.literal(true),

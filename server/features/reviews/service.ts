@@ -10,7 +10,7 @@ import {
 import { conflict, forbidden, notFound } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
 import { offsetOf, type PageRequest } from "../../lib/pagination.ts";
-import { isEnrolled } from "../access/service.ts";
+import { featureAccess } from "../access/service.ts";
 import {
   type Actor,
   getVisibleProgram,
@@ -98,7 +98,8 @@ export async function createReview(
   if (program.instructorId === actor.id) {
     throw forbidden("FORBIDDEN", "You cannot review your own program");
   }
-  if (!(await isEnrolled(deps, actor.id, program.id))) {
+  const access = await featureAccess(deps, actor, program);
+  if (!Object.values(access).some(Boolean)) {
     throw forbidden(
       "NOT_ENROLLED",
       "Only learners enrolled in this program can review it",

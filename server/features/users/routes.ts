@@ -17,10 +17,25 @@ import type { AppEnv } from "../../types.ts";
 import {
   ChangePasswordBody,
   DeleteAccountBody,
+  ProfileResponse,
   UpdateProfileBody,
   UserResponse,
 } from "./schemas.ts";
 import * as users from "./service.ts";
+import {
+  DashboardResponse,
+  EnrolledProgramsQuery,
+  EnrolledProgramsResponse,
+  StatsSchema,
+} from "../progress/schemas.ts";
+import {
+  enrolledPrograms,
+  learnerDashboard,
+  learnerStats,
+} from "../progress/service.ts";
+import { currentSubscription } from "../subscriptions/current.ts";
+import { paginate } from "../../lib/pagination.ts";
+import * as v from "valibot";
 
 const tags = ["Users"];
 
@@ -37,13 +52,77 @@ export function userRoutes(deps: Deps) {
       tags,
       summary: "The signed-in user's profile",
       security: bearerAuth,
-      responses: responses({ description: "Profile", schema: UserResponse }, [
+      responses: responses({ description: "Profile", schema: ProfileResponse }, [
         401,
         403,
       ]),
     }),
-    (c) =>
-      c.json({ success: true, user: users.toUserResponse(c.get("auth").user) }),
+    async (c) => {
+      const user = c.get("auth").user;
+      const [stats, subscription] = await Promise.all([
+        learnerStats(deps, user.id),
+        currentSubscription(deps.db, user.id),
+      ]);
+      return c.json({
+        success: true,
+        user: {
+          ...users.toUserResponse(user),
+          subscriptionTier: subscription?.planId ?? "free",
+          subscriptionExpiry: subscription?.currentPeriodEnd.toISOString() ??
+            null,
+          stats: {
+            programsEnrolled: stats.programsEnrolled,
+            quizzesTaken: stats.quizzesTaken,
+            certificatesEarned: stats.certificatesEarned,
+            totalPoints: stats.totalPoints,
+            streak: stats.currentStreak,
+          },
+        },
+      });
+    },
+  );
+
+  app.get(
+    "/stats",
+    describeRoute({
+      tags,
+      summary:
+        "Your learning statistics: programs, points, streaks (UTC days), learning time",
+      security: bearerAuth,
+      responses: responses({
+        description: "Statistics",
+        schema: v.object({ success: v.literal(true), stats: StatsSchema }),
+      }, [401]),
+    }),
+    async (c) =>
+      c.json({
+        success: true,
+        stats: await learnerStats(deps, c.get("auth").user.id),
+      }),
+  );
+
+  app.get(
+    "/enrolled-programs",
+    describeRoute({
+      tags,
+      summary:
+        "The programs you are enrolled in, most recently active first, with progress",
+      security: bearerAuth,
+      responses: responses({
+        description: "Enrolled programs",
+        schema: EnrolledProgramsResponse,
+      }, [401, 422]),
+    }),
+    validate("query", EnrolledProgramsQuery),
+    async (c) => {
+      const query = c.req.valid("query");
+      const result = await enrolledPrograms(deps, c.get("auth").user.id, query);
+      return c.json({
+        success: true,
+        programs: result.programs,
+        pagination: paginate(c, query, result.total),
+      });
+    },
   );
 
   app.put(
@@ -128,6 +207,31 @@ export function userRoutes(deps: Deps) {
         message: "Your account has been deleted.",
       });
     },
+  );
+  return app;
+}
+
+/** 001's learner dashboard, at /api/user/dashboard. */
+export function learnerDashboardRoutes(deps: Deps) {
+  const app = new Hono<AppEnv>();
+  app.get(
+    "/dashboard",
+    describeRoute({
+      tags,
+      summary:
+        "Your dashboard: programs under way and completed, recent activity, statistics",
+      security: bearerAuth,
+      responses: responses({
+        description: "Dashboard",
+        schema: DashboardResponse,
+      }, [401]),
+    }),
+    requireAuth(deps),
+    async (c) =>
+      c.json({
+        success: true,
+        dashboard: await learnerDashboard(deps, c.get("auth").user.id),
+      }),
   );
   return app;
 }

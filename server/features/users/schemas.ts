@@ -61,3 +61,18 @@ export const UserResponse = v.object({
   success: v.literal(true),
   user: UserSchema,
 });
+
+export const ProfileResponse = v.object({
+  success: v.literal(true),
+  user: v.object({
+    ...UserSchema.entries,
+    subscriptionExpiry: v.nullable(v.string()),
+    stats: v.object({
+      programsEnrolled: v.number(),
+      quizzesTaken: v.number(),
+      certificatesEarned: v.number(),
+      totalPoints: v.number(),
+      streak: v.number(),
+    }),
+  }),
+});

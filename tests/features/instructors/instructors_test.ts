@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { eq } from "drizzle-orm";
-import { enrollments } from "../../../db/schema/mod.ts";
 import { banUser } from "../../../server/features/users/service.ts";
 import {
   api,
@@ -8,6 +7,7 @@ import {
   type TestContext,
 } from "../../helpers/context.ts";
 import {
+  endAccess,
   enroll,
   makeProgram,
   makeUserAndLogin,
@@ -77,9 +77,7 @@ Deno.test("instructor public profiles and their programs", async (t) => {
     await enroll(ctx, s1.user.id, p2.id, "chatbot");
     await enroll(ctx, s2.user.id, p1.id, "documentation");
     await enroll(ctx, s3.user.id, p2.id, "bundle");
-    await ctx.deps.db.update(enrollments).set({ status: "refunded" }).where(
-      eq(enrollments.userId, s3.user.id),
-    );
+    await endAccess(ctx, s3.user.id, p2.id, "refunded");
     await enroll(ctx, s4.user.id, removed.id, "bundle");
     await enroll(ctx, s2.user.id, rivals.id, "bundle");
     await review(ctx, s1.token, p1.id, 5);

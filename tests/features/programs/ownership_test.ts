@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { count, eq } from "drizzle-orm";
 import sharp from "sharp";
-import { enrollments, media } from "../../../db/schema/mod.ts";
+import { media } from "../../../db/schema/mod.ts";
 import {
   api,
   type ApiResponse,
@@ -9,6 +9,7 @@ import {
   type TestContext,
 } from "../../helpers/context.ts";
 import {
+  endAccess,
   enroll,
   makeProgram,
   makeUserAndLogin,
@@ -534,6 +535,8 @@ Deno.test("who may change a program, its curriculum and its media", async (t) =>
               { accessType: "documentation", price: 14.99 },
               { accessType: "bundle", price: 34.99 },
             ],
+            plans: ["basic", "premium"],
+            upgradeUrl: "/api/subscriptions/plans",
           });
           assert.ok(!JSON.stringify(res.body).includes("Secret lesson words"));
         }
@@ -551,8 +554,7 @@ Deno.test("who may change a program, its curriculum and its media", async (t) =>
           token: lapsed.token,
         });
         assert.equal(before.status, 200);
-        await ctx.deps.db.update(enrollments).set({ status: "cancelled" })
-          .where(eq(enrollments.userId, lapsed.user.id));
+        await endAccess(ctx, lapsed.user.id, program.id);
         const after = await api(ctx, "GET", `${base}/lessons/${lessonId}`, {
           token: lapsed.token,
         });

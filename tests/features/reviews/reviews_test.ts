@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { eq, sql } from "drizzle-orm";
-import { enrollments, programs, reviews } from "../../../db/schema/mod.ts";
+import { programs, reviews } from "../../../db/schema/mod.ts";
 import {
   api,
   createTestContext,
   type TestContext,
 } from "../../helpers/context.ts";
 import {
+  endAccess,
   enroll,
   makeProgram,
   makeUserAndLogin,
@@ -129,8 +130,7 @@ Deno.test("program reviews", async (t) => {
         assert.equal(notEnrolled.body.error.code, "NOT_ENROLLED");
         const lapsed = await makeUserAndLogin(ctx);
         await enroll(ctx, lapsed.user.id, program.id, "bundle");
-        await ctx.deps.db.update(enrollments).set({ status: "refunded" })
-          .where(eq(enrollments.userId, lapsed.user.id));
+        await endAccess(ctx, lapsed.user.id, program.id, "refunded");
         const refunded = await post(ctx, lapsed.token, program.id, {
           rating: 1,
         });

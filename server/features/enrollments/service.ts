@@ -1,0 +1,346 @@
+import { and, eq, sql } from "drizzle-orm";
+import type { DbOrTx } from "../../../db/client.ts";
+import {
+  type AccessGrant,
+  accessGrants,
+  type AccessType,
+  type Enrollment,
+  enrollments,
+  type GrantSource,
+  type Program,
+  programs,
+} from "../../../db/schema/mod.ts";
+import type { Deps } from "../../deps.ts";
+import { AppError, conflict, notFound } from "../../lib/errors.ts";
+import { newId } from "../../lib/ids.ts";
+import {
+  activeGrants,
+  type FeatureAccess,
+  featureAccess,
+  featuresOf,
+} from "../access/service.ts";
+import { priceOf, UPGRADE_URL } from "../access/errors.ts";
+import { paymentRequiredFor } from "../access/errors.ts";
+import { queueEmail } from "../email/service.ts";
+import { type Actor, getVisibleProgram } from "../programs/service.ts";
+import { currentTier } from "../subscriptions/current.ts";
+import { PLANS, UNLIMITED } from "../subscriptions/plans.ts";
+import { getUser } from "../users/service.ts";
+import { countsAsLearner } from "./counting.ts";
+
+/** Recomputes programs.enrolled_count (one indexed statement) instead of incrementing it: no drift. */
+export async function refreshEnrolledCount(db: DbOrTx, programId: string) {
+  await db.update(programs).set({
+    enrolledCount: sql`(
+      SELECT count(*) FROM enrollments e
+      WHERE e.program_id = ${programId} AND ${countsAsLearner("e")}
+    )`,
+  }).where(eq(programs.id, programId));
+}
+
+export async function findEnrollment(
+  db: DbOrTx,
+  userId: string,
+  programId: string,
+): Promise<Enrollment | undefined> {
+  const [found] = await db.select().from(enrollments).where(and(
+    eq(enrollments.userId, userId),
+    eq(enrollments.programId, programId),
+  ));
+  return found;
+}
+
+/** The learner's enrollment in the program, created if missing and resumed if dropped. */
+export async function ensureEnrollment(
+  db: DbOrTx,
+  userId: string,
+  programId: string,
+  now = new Date(),
+): Promise<{ enrollment: Enrollment; created: boolean }> {
+  const inserted = await db.insert(enrollments).values({
+    id: newId(),
+    userId,
+    programId,
+    createdAt: now,
+    updatedAt: now,
+  }).onConflictDoNothing().returning();
+  if (inserted[0]) return { enrollment: inserted[0], created: true };
+  let enrollment = (await findEnrollment(db, userId, programId))!;
+  if (enrollment.status === "dropped") {
+    [enrollment] = await db.update(enrollments).set({
+      status: "in_progress",
+      droppedAt: null,
+      updatedAt: now,
+    }).where(eq(enrollments.id, enrollment.id)).returning() as [Enrollment];
+  }
+  return { enrollment, created: false };
+}
+
+export interface GrantRequest {
+  userId: string;
+  programId: string;
+  accessType: AccessType;
+  source: GrantSource;
+  paymentId?: string;
+}
+
+/**
+ * Gives an access type for good. Idempotent: an active grant of the same type stays as it is (and
+ * `granted` is false); a refunded or revoked one becomes active again. Call inside a transaction.
+ */
+export async function grantAccess(
+  tx: DbOrTx,
+  request: GrantRequest,
+  now = new Date(),
+): Promise<{ enrollment: Enrollment; grant: AccessGrant; granted: boolean }> {
+  const { enrollment } = await ensureEnrollment(
+    tx,
+    request.userId,
+    request.programId,
+    now,
+  );
+  const [existing] = await tx.select().from(accessGrants).where(and(
+    eq(accessGrants.enrollmentId, enrollment.id),
+    eq(accessGrants.accessType, request.accessType),
+  ));
+  let grant: AccessGrant;
+  let granted = true;
+  if (existing?.status === "active") {
+    grant = existing;
+    granted = false;
+  } else if (existing) {
+    [grant] = await tx.update(accessGrants).set({
+      status: "active",
+      source: request.source,
+      paymentId: request.paymentId ?? null,
+      revokedAt: null,
+      revokeReason: null,
+      updatedAt: now,
+    }).where(eq(accessGrants.id, existing.id)).returning() as [AccessGrant];
+  } else {
+    [grant] = await tx.insert(accessGrants).values({
+      id: newId(),
+      enrollmentId: enrollment.id,
+      userId: request.userId,
+      programId: request.programId,
+      accessType: request.accessType,
+      source: request.source,
+      paymentId: request.paymentId ?? null,
+      createdAt: now,
+      updatedAt: now,
+    }).returning() as [AccessGrant];
+  }
+  await refreshEnrolledCount(tx, request.programId);
+  return { enrollment, grant, granted };
+}
+
+/** Ends grants (a refund, or an administrator); returns how many were active. */
+export async function endGrants(
+  tx: DbOrTx,
+  where: { paymentId: string } | {
+    userId: string;
+    programId: string;
+    accessType?: AccessType;
+  },
+  status: "refunded" | "revoked",
+  reason: string,
+  now = new Date(),
+): Promise<number> {
+  const condition = "paymentId" in where
+    ? eq(accessGrants.paymentId, where.paymentId)
+    : and(
+      eq(accessGrants.userId, where.userId),
+      eq(accessGrants.programId, where.programId),
+      where.accessType
+        ? eq(accessGrants.accessType, where.accessType)
+        : undefined,
+    );
+  const ended = await tx.update(accessGrants).set({
+    status,
+    revokedAt: now,
+    revokeReason: reason,
+    updatedAt: now,
+  }).where(and(condition, eq(accessGrants.status, "active"))).returning({
+    programId: accessGrants.programId,
+  });
+  for (const programId of new Set(ended.map((row) => row.programId))) {
+    await refreshEnrolledCount(tx, programId);
+  }
+  return ended.length;
+}
+
+/** Whether the active grants already cover every feature of an access type. */
+export const grantsCover = (grants: AccessType[], accessType: AccessType) =>
+  featuresOf(accessType).every((feature) =>
+    grants.some((type) => featuresOf(type).includes(feature))
+  );
+
+export function assertEnrollable(program: Program) {
+  if (program.status !== "published" || program.deletedAt) {
+    throw conflict(
+      "PROGRAM_NOT_AVAILABLE",
+      "This program is not open for enrollment",
+    );
+  }
+}
+
+export interface EnrollmentResult {
+  enrollment: Enrollment;
+  access: FeatureAccess;
+  accessTypes: AccessType[];
+  /** True when this call changed nothing: the learner already had what was asked. */
+  alreadyEnrolled: boolean;
+}
+
+/** The enrollment as the API returns it, with what the learner may use now. */
+export async function enrollmentResult(
+  deps: Pick<Deps, "db">,
+  viewer: Actor,
+  program: Pick<Program, "id" | "instructorId" | "level">,
+  alreadyEnrolled: boolean,
+): Promise<EnrollmentResult> {
+  const [enrollment, access, accessTypes] = await Promise.all([
+    findEnrollment(deps.db, viewer.id, program.id),
+    featureAccess(deps, viewer, program),
+    activeGrants(deps.db, viewer.id, program.id),
+  ]);
+  return {
+    enrollment: enrollment!,
+    access,
+    accessTypes,
+    alreadyEnrolled,
+  };
+}
+
+/** Free tier: at most `limits.programs` programs at once (dropped ones do not count). */
+async function assertWithinProgramLimit(
+  db: DbOrTx,
+  userId: string,
+  programId: string,
+) {
+  const tier = await currentTier(db, userId);
+  const limit = PLANS[tier].limits.programs;
+  if (limit === UNLIMITED) return;
+  if (await findEnrollment(db, userId, programId)) return;
+  const [row] = await db.select({ n: sql<number>`count(*)` }).from(enrollments)
+    .where(and(
+      eq(enrollments.userId, userId),
+      sql`${enrollments.status} != 'dropped'`,
+    ));
+  if ((row?.n ?? 0) >= limit) {
+    throw new AppError(
+      402,
+      "PLAN_LIMIT_REACHED",
+      `The ${PLANS[tier].name} plan allows ${limit} programs at once; drop one or upgrade`,
+      { limit, tier, upgradeUrl: UPGRADE_URL },
+    );
+  }
+}
+
+/**
+ * POST /api/programs/:id/enroll without a payment: a free access type enrolls at once; a paid one
+ * the learner's plan covers enrolls under the plan; otherwise 402 with prices and plans.
+ */
+export async function enrollWithoutPayment(
+  deps: Pick<Deps, "db" | "mail" | "logger" | "background" | "config">,
+  viewer: Actor,
+  programRef: string,
+  accessType: AccessType,
+): Promise<EnrollmentResult> {
+  const program = await getVisibleProgram(deps, viewer, programRef);
+  assertEnrollable(program);
+  const grants = await activeGrants(deps.db, viewer.id, program.id);
+  if (grantsCover(grants, accessType)) {
+    await ensureEnrollment(deps.db, viewer.id, program.id);
+    return await enrollmentResult(deps, viewer, program, true);
+  }
+  if (priceOf(program, accessType) === 0) {
+    await assertWithinProgramLimit(deps.db, viewer.id, program.id);
+    const { granted } = await deps.db.transaction((tx) =>
+      grantAccess(tx, {
+        userId: viewer.id,
+        programId: program.id,
+        accessType,
+        source: "free",
+      })
+    );
+    if (granted) await sendEnrollmentEmail(deps, viewer.id, program, accessType);
+    return await enrollmentResult(deps, viewer, program, !granted);
+  }
+  const access = await featureAccess(deps, viewer, program);
+  if (featuresOf(accessType).every((feature) => access[feature])) {
+    // The plan covers it: the enrollment tracks progress; access lasts as long as the plan.
+    const { created } = await deps.db.transaction(async (tx) => {
+      const result = await ensureEnrollment(tx, viewer.id, program.id);
+      await refreshEnrolledCount(tx, program.id);
+      return result;
+    });
+    if (created) {
+      await sendEnrollmentEmail(deps, viewer.id, program, accessType);
+    }
+    return await enrollmentResult(deps, viewer, program, !created);
+  }
+  const missing = featuresOf(accessType).find((feature) => !access[feature])!;
+  const error = paymentRequiredFor(program, missing);
+  error.details.accessType = accessType;
+  error.details.price = priceOf(program, accessType) / 100;
+  error.details.createIntentUrl = "/api/payments/create-intent";
+  throw error;
+}
+
+/** The learner stops following a program; access they bought stays. */
+export async function dropEnrollment(
+  deps: Pick<Deps, "db">,
+  viewer: Actor,
+  programRef: string,
+): Promise<Enrollment> {
+  const program = await getVisibleProgram(deps, viewer, programRef);
+  return await deps.db.transaction(async (tx) => {
+    const enrollment = await findEnrollment(tx, viewer.id, program.id);
+    if (!enrollment) throw notFound("Enrollment");
+    const now = new Date();
+    const [dropped] = await tx.update(enrollments).set({
+      status: "dropped",
+      droppedAt: now,
+      updatedAt: now,
+    }).where(eq(enrollments.id, enrollment.id)).returning();
+    await refreshEnrolledCount(tx, program.id);
+    return dropped!;
+  });
+}
+
+const ACCESS_LABELS: Record<AccessType, string> = {
+  chatbot: "AI tutor",
+  documentation: "lessons",
+  examSimulator: "exam simulator",
+  bundle: "full (lessons, AI tutor and exam simulator)",
+};
+
+export async function sendEnrollmentEmail(
+  deps: Pick<Deps, "db" | "mail" | "logger" | "background" | "config">,
+  userId: string,
+  program: Pick<Program, "id" | "title" | "slug">,
+  accessType: AccessType,
+) {
+  const user = await getUser(deps, userId);
+  await queueEmail(deps, user.email, "enrollment_confirmed", {
+    name: user.name,
+    program: program.title,
+    access: ACCESS_LABELS[accessType],
+    link: `${deps.config.appUrl}/api/programs/${program.id}`,
+  });
+}
+
+export function toEnrollmentResponse(result: EnrollmentResult) {
+  const { enrollment } = result;
+  return {
+    id: enrollment.id,
+    programId: enrollment.programId,
+    status: enrollment.status,
+    accessTypes: result.accessTypes,
+    access: result.access,
+    enrolledAt: enrollment.createdAt.toISOString(),
+    completedAt: enrollment.completedAt?.toISOString() ?? null,
+    lastAccessedAt: enrollment.lastAccessedAt?.toISOString() ?? null,
+  };
+}
