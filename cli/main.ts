@@ -5,11 +5,13 @@ import { outboxCommand } from "./commands/outbox.ts";
 import { categoriesCommand } from "./commands/categories.ts";
 import { programsCommand } from "./commands/programs.ts";
 import { usersCommand } from "./commands/users.ts";
+import { enrollmentsCommand } from "./commands/enrollments.ts";
+import { subscriptionsCommand } from "./commands/subscriptions.ts";
 
 /** `deno task cli <noun> <verb>`: every command calls the same services as the API. */
 const program = new Command("lectern")
   .description(
-    "Administer a Lectern server: the database, accounts, emails and the catalog",
+    "Administer a Lectern server: the database, accounts, emails, the catalog, enrollments and plans",
   )
   .version(API_VERSION)
   .showHelpAfterError()
@@ -17,6 +19,8 @@ const program = new Command("lectern")
   .addCommand(usersCommand)
   .addCommand(outboxCommand)
   .addCommand(programsCommand)
-  .addCommand(categoriesCommand);
+  .addCommand(categoriesCommand)
+  .addCommand(enrollmentsCommand)
+  .addCommand(subscriptionsCommand);
 
 await program.parseAsync(Deno.args, { from: "user" });

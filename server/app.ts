@@ -10,10 +10,7 @@ import type { Deps } from "./deps.ts";
 import { authRoutes } from "./features/auth/routes.ts";
 import { healthRoutes } from "./features/health/routes.ts";
 import { pageRoutes } from "./features/pages/routes.tsx";
-import {
-  learnerDashboardRoutes,
-  userRoutes,
-} from "./features/users/routes.ts";
+import { learnerDashboardRoutes, userRoutes } from "./features/users/routes.ts";
 import { enrollmentRoutes } from "./features/enrollments/routes.ts";
 import { paymentRoutes } from "./features/payments/routes.ts";
 import { progressRoutes } from "./features/progress/routes.ts";

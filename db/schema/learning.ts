@@ -12,7 +12,11 @@ import { users } from "./users.ts";
 const timestamp = (name: string) => integer(name, { mode: "timestamp_ms" });
 
 /** Where a learner stands in a program; access is granted separately (access_grants, subscriptions). */
-export const ENROLLMENT_STATUSES = ["in_progress", "completed", "dropped"] as const;
+export const ENROLLMENT_STATUSES = [
+  "in_progress",
+  "completed",
+  "dropped",
+] as const;
 export type EnrollmentStatus = (typeof ENROLLMENT_STATUSES)[number];
 
 /** One per learner and program, whatever they bought: progress hangs off it. */

@@ -18,7 +18,7 @@ function notice(
     html: "<!doctype html>" + (
       <EmailLayout title={subject}>
         <p>Hello {name},</p>
-        {paragraphs.map((text) => <p>{text}</p>)}
+        {paragraphs.map((text, index) => <p key={index}>{text}</p>)}
         {action ? <ActionLink href={action.href} label={action.label} /> : ""}
       </EmailLayout>
     ),

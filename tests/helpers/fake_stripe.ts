@@ -202,7 +202,8 @@ export function startFakeStripe() {
       return Response.json(subscription);
     }
     if (
-      method === "POST" && (match = path.match(/^\/v1\/subscriptions\/([^/]+)$/))
+      method === "POST" &&
+      (match = path.match(/^\/v1\/subscriptions\/([^/]+)$/))
     ) {
       const subscription = subscriptions.get(match[1]!);
       if (!subscription) {

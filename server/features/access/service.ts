@@ -1,8 +1,8 @@
 import { and, eq } from "drizzle-orm";
 import type { DbOrTx } from "../../../db/client.ts";
 import {
-  type AccessType,
   accessGrants,
+  type AccessType,
   enrollments,
   type Program,
   type User,
@@ -89,7 +89,9 @@ export async function featureAccess(
     : viewer.id === program.instructorId
     ? "owner"
     : "other";
-  if (role !== "other") return decideAccess({ role, grants: [], tier: "free" }, program.level);
+  if (role !== "other") {
+    return decideAccess({ role, grants: [], tier: "free" }, program.level);
+  }
   const [grants, tier] = await Promise.all([
     activeGrants(deps.db, viewer.id, program.id),
     currentTier(deps.db, viewer.id),

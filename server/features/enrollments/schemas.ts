@@ -11,7 +11,10 @@ export const EnrollBody = v.strictObject({
   paymentIntentId: v.optional(
     v.pipe(
       v.string("Must be a string"),
-      v.regex(/^pi_[A-Za-z0-9_]{1,200}$/, "Must be a Stripe PaymentIntent id (pi_...)"),
+      v.regex(
+        /^pi_[A-Za-z0-9_]{1,200}$/,
+        "Must be a Stripe PaymentIntent id (pi_...)",
+      ),
     ),
   ),
 }, "Unknown field");

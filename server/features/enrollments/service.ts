@@ -1,4 +1,4 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { DbOrTx } from "../../../db/client.ts";
 import {
   type AccessGrant,
@@ -9,6 +9,7 @@ import {
   type GrantSource,
   type Program,
   programs,
+  users,
 } from "../../../db/schema/mod.ts";
 import type { Deps } from "../../deps.ts";
 import { AppError, conflict, notFound } from "../../lib/errors.ts";
@@ -231,7 +232,9 @@ async function assertWithinProgramLimit(
     throw new AppError(
       402,
       "PLAN_LIMIT_REACHED",
-      `The ${PLANS[tier].name} plan allows ${limit} programs at once; drop one or upgrade`,
+      `The ${
+        PLANS[tier].name
+      } plan allows ${limit} programs at once; drop one or upgrade`,
       { limit, tier, upgradeUrl: UPGRADE_URL },
     );
   }
@@ -264,7 +267,9 @@ export async function enrollWithoutPayment(
         source: "free",
       })
     );
-    if (granted) await sendEnrollmentEmail(deps, viewer.id, program, accessType);
+    if (granted) {
+      await sendEnrollmentEmail(deps, viewer.id, program, accessType);
+    }
     return await enrollmentResult(deps, viewer, program, !granted);
   }
   const access = await featureAccess(deps, viewer, program);
@@ -343,4 +348,91 @@ export function toEnrollmentResponse(result: EnrollmentResult) {
     completedAt: enrollment.completedAt?.toISOString() ?? null,
     lastAccessedAt: enrollment.lastAccessedAt?.toISOString() ?? null,
   };
+}
+
+/** `enrollments grant` (CLI): an administrator gives an access type for good, e.g. without Stripe. */
+export async function adminGrantAccess(
+  deps: Pick<Deps, "db" | "mail" | "logger" | "background" | "config">,
+  userId: string,
+  programId: string,
+  accessType: AccessType,
+) {
+  const result = await deps.db.transaction((tx) =>
+    grantAccess(tx, { userId, programId, accessType, source: "admin" })
+  );
+  if (result.granted) {
+    const [program] = await deps.db.select().from(programs).where(
+      eq(programs.id, programId),
+    );
+    await sendEnrollmentEmail(deps, userId, program!, accessType);
+  }
+  return result;
+}
+
+/** `enrollments revoke` (CLI): ends active grants; progress and the enrollment stay. */
+export async function adminRevokeAccess(
+  deps: Pick<Deps, "db">,
+  userId: string,
+  programId: string,
+  accessType: AccessType | undefined,
+  reason: string,
+): Promise<number> {
+  const revoked = await deps.db.transaction((tx) =>
+    endGrants(
+      tx,
+      { userId, programId, ...(accessType ? { accessType } : {}) },
+      "revoked",
+      reason,
+    )
+  );
+  if (revoked === 0) {
+    throw conflict(
+      "NOTHING_TO_REVOKE",
+      "This learner has no active access of that kind to this program",
+    );
+  }
+  return revoked;
+}
+
+/** Enrollments with their grants, newest first: for `enrollments list`. */
+export async function listEnrollments(
+  deps: Pick<Deps, "db">,
+  filter: { userId?: string; programId?: string; limit: number },
+) {
+  const rows = await deps.db.select({
+    enrollment: enrollments,
+    email: users.email,
+    title: programs.title,
+  }).from(enrollments)
+    .innerJoin(users, eq(users.id, enrollments.userId))
+    .innerJoin(programs, eq(programs.id, enrollments.programId))
+    .where(and(
+      filter.userId ? eq(enrollments.userId, filter.userId) : undefined,
+      filter.programId
+        ? eq(enrollments.programId, filter.programId)
+        : undefined,
+    ))
+    .orderBy(desc(enrollments.createdAt), desc(enrollments.id))
+    .limit(filter.limit);
+  const grants = rows.length === 0 ? [] : await deps.db.select().from(
+    accessGrants,
+  ).where(inArray(
+    accessGrants.enrollmentId,
+    rows.map((row) => row.enrollment.id),
+  ));
+  return rows.map((row) => ({
+    id: row.enrollment.id,
+    user: { id: row.enrollment.userId, email: row.email },
+    program: { id: row.enrollment.programId, title: row.title },
+    status: row.enrollment.status,
+    enrolledAt: row.enrollment.createdAt.toISOString(),
+    grants: grants.filter((grant) => grant.enrollmentId === row.enrollment.id)
+      .map((grant) => ({
+        accessType: grant.accessType,
+        status: grant.status,
+        source: grant.source,
+        paymentId: grant.paymentId,
+        revokeReason: grant.revokeReason,
+      })),
+  }));
 }

@@ -19,7 +19,11 @@ import { handleStripeEvent, verifyStripeEvent } from "./webhook.ts";
 const tags = ["Payments"];
 
 const CreateIntentBody = v.strictObject({
-  programId: v.pipe(v.string("Must be a string"), v.minLength(1), v.maxLength(200)),
+  programId: v.pipe(
+    v.string("Must be a string"),
+    v.minLength(1),
+    v.maxLength(200),
+  ),
   accessType: AccessTypeSchema,
   amount: v.optional(Price),
 }, "Unknown field");
@@ -122,7 +126,10 @@ export function paymentRoutes(deps: Deps) {
       security: bearerAuth,
       responses: responses({
         description: "Payment",
-        schema: v.object({ success: v.literal(true), transaction: PaymentSchema }),
+        schema: v.object({
+          success: v.literal(true),
+          transaction: PaymentSchema,
+        }),
       }, [401, 404]),
     }),
     signedIn,

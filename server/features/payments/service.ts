@@ -19,8 +19,8 @@ import { queueEmail } from "../email/service.ts";
 import {
   assertEnrollable,
   endGrants,
-  enrollmentResult,
   type EnrollmentResult,
+  enrollmentResult,
   grantAccess,
   grantsCover,
   sendEnrollmentEmail,
@@ -81,7 +81,9 @@ export async function createPaymentIntent(
     );
   }
   const grants = await activeGrants(deps.db, viewer.id, program.id);
-  if (grantsCover(grants, input.accessType) || isOwnerOrAdmin(viewer, program)) {
+  if (
+    grantsCover(grants, input.accessType) || isOwnerOrAdmin(viewer, program)
+  ) {
     throw conflict(
       "ALREADY_ENROLLED",
       `You already have ${input.accessType} access to this program`,
@@ -271,7 +273,9 @@ export async function enrollWithPayment(
     eq(payments.stripePaymentIntentId, intent.id),
   );
   const metadata = intent.metadata ?? {};
-  if (!payment || metadata.userId !== viewer.id || payment.userId !== viewer.id) {
+  if (
+    !payment || metadata.userId !== viewer.id || payment.userId !== viewer.id
+  ) {
     throw forbidden(
       "PAYMENT_MISMATCH",
       "This payment was not made by you for this program",

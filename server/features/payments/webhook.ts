@@ -34,7 +34,10 @@ export async function verifyStripeEvent(
   const secret = deps.config.stripe.webhookSecret;
   if (!deps.stripe || !secret) throw paymentsDisabled();
   if (!signature) {
-    throw badRequest("INVALID_SIGNATURE", "The Stripe-Signature header is missing");
+    throw badRequest(
+      "INVALID_SIGNATURE",
+      "The Stripe-Signature header is missing",
+    );
   }
   try {
     return await deps.stripe.webhooks.constructEventAsync(

@@ -9,7 +9,11 @@ import type { AppEnv } from "../../types.ts";
 import { ProgressResponse } from "../enrollments/schemas.ts";
 import { MAX_SECONDS_PER_UPDATE, updateProgress } from "./service.ts";
 
-const id = v.pipe(v.string("Must be a string"), v.minLength(1), v.maxLength(200));
+const id = v.pipe(
+  v.string("Must be a string"),
+  v.minLength(1),
+  v.maxLength(200),
+);
 const ProgressBody = v.strictObject({
   programId: id,
   lessonId: id,

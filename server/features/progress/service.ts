@@ -97,7 +97,10 @@ export async function updateProgress(
         }),
       },
     });
-    await tx.insert(learningDays).values({ userId: viewer.id, day: utcDay(now) })
+    await tx.insert(learningDays).values({
+      userId: viewer.id,
+      day: utcDay(now),
+    })
       .onConflictDoNothing();
     const counts = await lessonCounts(tx, viewer.id, program.id);
     const status: EnrollmentStatus = counts.total > 0 &&
@@ -255,7 +258,8 @@ export async function learnerStats(
   };
 }
 
-const ENROLLED_ORDER = sql`coalesce(${enrollments.lastAccessedAt}, ${enrollments.createdAt})`;
+const ENROLLED_ORDER =
+  sql`coalesce(${enrollments.lastAccessedAt}, ${enrollments.createdAt})`;
 
 /** GET /api/users/enrolled-programs: newest activity first, with progress per program. */
 export async function enrolledPrograms(
@@ -276,7 +280,9 @@ export async function enrolledPrograms(
       instructorId: programs.instructorId,
       instructorName: users.name,
       instructorAvatar: users.avatarUrl,
-      total: sql<number>`(SELECT count(*) FROM lessons l WHERE l.program_id = ${enrollments.programId})`,
+      total: sql<
+        number
+      >`(SELECT count(*) FROM lessons l WHERE l.program_id = ${enrollments.programId})`,
       done: sql<number>`(
         SELECT count(*) FROM lesson_progress p JOIN lessons l ON l.id = p.lesson_id
         WHERE p.user_id = ${enrollments.userId} AND p.program_id = ${enrollments.programId}
@@ -347,7 +353,11 @@ export async function learnerDashboard(
   userId: string,
 ) {
   const [active, completed, activity, stats] = await Promise.all([
-    enrolledPrograms(deps, userId, { status: "in_progress", page: 1, limit: 12 }),
+    enrolledPrograms(deps, userId, {
+      status: "in_progress",
+      page: 1,
+      limit: 12,
+    }),
     enrolledPrograms(deps, userId, { status: "completed", page: 1, limit: 12 }),
     recentActivity(deps, userId),
     learnerStats(deps, userId),

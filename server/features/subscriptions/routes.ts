@@ -64,7 +64,10 @@ const SubscribeBody = v.strictObject({
   planId: v.picklist(PAID_PLAN_IDS, "Must be basic or premium"),
   paymentMethodId: v.pipe(
     v.string("Must be a string"),
-    v.regex(/^pm_[A-Za-z0-9_]{1,200}$/, "Must be a Stripe PaymentMethod id (pm_...)"),
+    v.regex(
+      /^pm_[A-Za-z0-9_]{1,200}$/,
+      "Must be a Stripe PaymentMethod id (pm_...)",
+    ),
   ),
 }, "Unknown field");
 
@@ -76,10 +79,14 @@ export function subscriptionRoutes(deps: Deps) {
     "/plans",
     describeRoute({
       tags,
-      summary: "The plans: prices, what they include, and their limits (-1: none)",
+      summary:
+        "The plans: prices, what they include, and their limits (-1: none)",
       responses: responses({
         description: "Plans",
-        schema: v.object({ success: v.literal(true), plans: v.array(PlanSchema) }),
+        schema: v.object({
+          success: v.literal(true),
+          plans: v.array(PlanSchema),
+        }),
       }, []),
     }),
     (c) => c.json({ success: true, plans: listPlans() }),
@@ -94,7 +101,8 @@ export function subscriptionRoutes(deps: Deps) {
       security: bearerAuth,
       responses: responses({
         status: 201,
-        description: "Subscribed (status may be `incomplete` if the card needs authentication)",
+        description:
+          "Subscribed (status may be `incomplete` if the card needs authentication)",
         schema: v.object({
           success: v.literal(true),
           subscription: SubscriptionSchema,

@@ -6,9 +6,9 @@ import {
   invoices,
   type PaidPlanId,
   type Subscription,
+  SUBSCRIPTION_STATUSES,
   subscriptions,
   type SubscriptionStatus,
-  SUBSCRIPTION_STATUSES,
   type User,
   users,
 } from "../../../db/schema/mod.ts";
@@ -25,7 +25,7 @@ import {
 import { queueEmail } from "../email/service.ts";
 import { getUser } from "../users/service.ts";
 import { currentSubscription, LIVE_STATUSES, syncUserTier } from "./current.ts";
-import { type PlanId, PLANS, planOfStripePrice } from "./plans.ts";
+import { type PlanId, planOfStripePrice, PLANS } from "./plans.ts";
 
 type SubscriptionDeps = Pick<
   Deps,
@@ -144,7 +144,8 @@ export async function applyStripeSubscription(
   );
   const item = remote.items?.data?.[0];
   const planId = planOfStripePrice(stripeConfig, item?.price?.id) ??
-    (remote.metadata?.planId === "basic" || remote.metadata?.planId === "premium"
+    (remote.metadata?.planId === "basic" ||
+        remote.metadata?.planId === "premium"
       ? remote.metadata.planId as PaidPlanId
       : existing?.planId);
   if (!userId || !planId) return { outcome: "unknown subscription" };
@@ -189,10 +190,13 @@ export async function applyStripeSubscription(
   return { outcome: "recorded", subscription };
 }
 
-const subscriptionIdOfInvoice = (invoice: Stripe.Invoice): string | undefined => {
+const subscriptionIdOfInvoice = (
+  invoice: Stripe.Invoice,
+): string | undefined => {
   const fromParent = invoice.parent?.subscription_details?.subscription;
-  const legacy = (invoice as unknown as { subscription?: string | { id: string } })
-    .subscription;
+  const legacy =
+    (invoice as unknown as { subscription?: string | { id: string } })
+      .subscription;
   return customerIdOf(fromParent ?? legacy ?? undefined);
 };
 
@@ -219,7 +223,9 @@ export async function recordInvoice(
   const values = {
     userId,
     subscriptionId: subscription?.id ?? null,
-    amount: invoice.status === "paid" ? invoice.amount_paid : invoice.amount_due,
+    amount: invoice.status === "paid"
+      ? invoice.amount_paid
+      : invoice.amount_due,
     currency: invoice.currency,
     status: invoice.status ?? "draft",
     hostedInvoiceUrl: invoice.hosted_invoice_url ?? null,
@@ -453,10 +459,10 @@ export function toSubscriptionResponse(subscription: Subscription) {
     currentPeriodStart: subscription.currentPeriodStart.toISOString(),
     currentPeriodEnd: subscription.currentPeriodEnd.toISOString(),
     cancelAtPeriodEnd: subscription.cancelAtPeriodEnd,
-    nextBillingDate:
-      live && !subscription.cancelAtPeriodEnd && subscription.source === "stripe"
-        ? subscription.currentPeriodEnd.toISOString()
-        : null,
+    nextBillingDate: live && !subscription.cancelAtPeriodEnd &&
+        subscription.source === "stripe"
+      ? subscription.currentPeriodEnd.toISOString()
+      : null,
     amount: toMajor(subscription.amount),
     currency: subscription.currency,
   };
@@ -476,4 +482,3 @@ export function toInvoiceResponse(invoice: Invoice) {
     downloadUrl: invoice.invoicePdfUrl,
   };
 }
-

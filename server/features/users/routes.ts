@@ -52,10 +52,13 @@ export function userRoutes(deps: Deps) {
       tags,
       summary: "The signed-in user's profile",
       security: bearerAuth,
-      responses: responses({ description: "Profile", schema: ProfileResponse }, [
-        401,
-        403,
-      ]),
+      responses: responses(
+        { description: "Profile", schema: ProfileResponse },
+        [
+          401,
+          403,
+        ],
+      ),
     }),
     async (c) => {
       const user = c.get("auth").user;

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { eq } from "drizzle-orm";
 import { banUser } from "../../../server/features/users/service.ts";
 import {
   api,

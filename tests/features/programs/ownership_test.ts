@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { count, eq } from "drizzle-orm";
+import { count } from "drizzle-orm";
 import sharp from "sharp";
 import { media } from "../../../db/schema/mod.ts";
 import {
