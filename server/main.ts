@@ -2,9 +2,11 @@ import { createApp } from "./app.ts";
 import { openServices } from "./bootstrap.ts";
 import { ConfigError, loadConfig } from "./env.ts";
 import { deliverDue } from "./features/email/service.ts";
+import { syncAllTiers } from "./features/subscriptions/current.ts";
 
 const SHUTDOWN_GRACE_MS = 10_000;
 const OUTBOX_SWEEP_MS = 30_000;
+const TIER_SWEEP_MS = 5 * 60_000;
 
 async function main() {
   const config = loadConfig(Deno.env.toObject());
@@ -24,6 +26,11 @@ async function main() {
   const sweep = setInterval(
     () => deps.background.run("outbox sweep", () => deliverDue(deps)),
     OUTBOX_SWEEP_MS,
+  );
+  // Access reads subscriptions directly; this keeps the stored tier shown in listings honest.
+  const tierSweep = setInterval(
+    () => deps.background.run("tier sweep", () => syncAllTiers(deps.db)),
+    TIER_SWEEP_MS,
   );
 
   const server = Deno.serve({
@@ -45,6 +52,7 @@ async function main() {
     stopping = true;
     log.info("shutting down", { signal });
     clearInterval(sweep);
+    clearInterval(tierSweep);
     // Stop accepting, let in-flight requests finish, but never wait forever.
     const timeout = new Promise((resolve) =>
       setTimeout(resolve, SHUTDOWN_GRACE_MS)

@@ -57,7 +57,7 @@ export async function ensureEnrollment(
   userId: string,
   programId: string,
   now = new Date(),
-): Promise<{ enrollment: Enrollment; created: boolean }> {
+): Promise<{ enrollment: Enrollment; created: boolean; resumed: boolean }> {
   const inserted = await db.insert(enrollments).values({
     id: newId(),
     userId,
@@ -65,16 +65,19 @@ export async function ensureEnrollment(
     createdAt: now,
     updatedAt: now,
   }).onConflictDoNothing().returning();
-  if (inserted[0]) return { enrollment: inserted[0], created: true };
+  if (inserted[0]) {
+    return { enrollment: inserted[0], created: true, resumed: false };
+  }
   let enrollment = (await findEnrollment(db, userId, programId))!;
-  if (enrollment.status === "dropped") {
+  const resumed = enrollment.status === "dropped";
+  if (resumed) {
     [enrollment] = await db.update(enrollments).set({
       status: "in_progress",
       droppedAt: null,
       updatedAt: now,
     }).where(eq(enrollments.id, enrollment.id)).returning() as [Enrollment];
   }
-  return { enrollment, created: false };
+  return { enrollment, created: false, resumed };
 }
 
 export interface GrantRequest {
@@ -213,7 +216,10 @@ export async function enrollmentResult(
   };
 }
 
-/** Free tier: at most `limits.programs` programs at once (dropped ones do not count). */
+/**
+ * Free tier: at most `limits.programs` programs at once (dropped ones do not count, resuming one
+ * does). Call inside the write transaction that enrolls, so parallel requests cannot all pass.
+ */
 async function assertWithinProgramLimit(
   db: DbOrTx,
   userId: string,
@@ -222,7 +228,8 @@ async function assertWithinProgramLimit(
   const tier = await currentTier(db, userId);
   const limit = PLANS[tier].limits.programs;
   if (limit === UNLIMITED) return;
-  if (await findEnrollment(db, userId, programId)) return;
+  const existing = await findEnrollment(db, userId, programId);
+  if (existing && existing.status !== "dropped") return;
   const [row] = await db.select({ n: sql<number>`count(*)` }).from(enrollments)
     .where(and(
       eq(enrollments.userId, userId),
@@ -252,21 +259,33 @@ export async function enrollWithoutPayment(
 ): Promise<EnrollmentResult> {
   const program = await getVisibleProgram(deps, viewer, programRef);
   assertEnrollable(program);
+  if (program.instructorId === viewer.id) {
+    throw conflict(
+      "OWN_PROGRAM",
+      "You teach this program: you already have every part of it",
+    );
+  }
   const grants = await activeGrants(deps.db, viewer.id, program.id);
   if (grantsCover(grants, accessType)) {
-    await ensureEnrollment(deps.db, viewer.id, program.id);
-    return await enrollmentResult(deps, viewer, program, true);
+    // Already bought: at most a dropped enrollment to resume.
+    const { resumed } = await deps.db.transaction(async (tx) => {
+      await assertWithinProgramLimit(tx, viewer.id, program.id);
+      const result = await ensureEnrollment(tx, viewer.id, program.id);
+      if (result.resumed) await refreshEnrolledCount(tx, program.id);
+      return result;
+    });
+    return await enrollmentResult(deps, viewer, program, !resumed);
   }
   if (priceOf(program, accessType) === 0) {
-    await assertWithinProgramLimit(deps.db, viewer.id, program.id);
-    const { granted } = await deps.db.transaction((tx) =>
-      grantAccess(tx, {
+    const { granted } = await deps.db.transaction(async (tx) => {
+      await assertWithinProgramLimit(tx, viewer.id, program.id);
+      return await grantAccess(tx, {
         userId: viewer.id,
         programId: program.id,
         accessType,
         source: "free",
-      })
-    );
+      });
+    });
     if (granted) {
       await sendEnrollmentEmail(deps, viewer.id, program, accessType);
     }
@@ -275,7 +294,8 @@ export async function enrollWithoutPayment(
   const access = await featureAccess(deps, viewer, program);
   if (featuresOf(accessType).every((feature) => access[feature])) {
     // The plan covers it: the enrollment tracks progress; access lasts as long as the plan.
-    const { created } = await deps.db.transaction(async (tx) => {
+    const { created, resumed } = await deps.db.transaction(async (tx) => {
+      await assertWithinProgramLimit(tx, viewer.id, program.id);
       const result = await ensureEnrollment(tx, viewer.id, program.id);
       await refreshEnrolledCount(tx, program.id);
       return result;
@@ -283,7 +303,12 @@ export async function enrollWithoutPayment(
     if (created) {
       await sendEnrollmentEmail(deps, viewer.id, program, accessType);
     }
-    return await enrollmentResult(deps, viewer, program, !created);
+    return await enrollmentResult(
+      deps,
+      viewer,
+      program,
+      !created && !resumed,
+    );
   }
   const missing = featuresOf(accessType).find((feature) => !access[feature])!;
   const error = paymentRequiredFor(program, missing);

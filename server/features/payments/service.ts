@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, isNotNull, or } from "drizzle-orm";
+import { and, desc, eq, gt, or } from "drizzle-orm";
 import type Stripe from "stripe";
 import type { DbOrTx } from "../../../db/client.ts";
 import {
@@ -90,72 +90,97 @@ export async function createPaymentIntent(
     );
   }
 
-  const reusable = await findReusablePayment(
-    deps.db,
-    viewer.id,
-    program.id,
-    input.accessType,
-    amount,
-    currency,
-  );
-  if (reusable) {
-    try {
-      const intent = await stripe.paymentIntents.retrieve(
-        reusable.stripePaymentIntentId!,
-      );
-      if (REUSABLE_INTENT_STATUSES.has(intent.status) && intent.client_secret) {
-        return { payment: reusable, clientSecret: intent.client_secret };
-      }
-    } catch (error) {
-      deps.logger.warn("could not reuse a pending payment intent", {
-        paymentId: reusable.id,
-        error: error instanceof Error ? error.message : String(error),
-      });
-    }
-  }
-
-  const now = new Date();
-  const [payment] = await deps.db.insert(payments).values({
-    id: newId(),
-    userId: viewer.id,
-    programId: program.id,
-    accessType: input.accessType,
-    amount,
-    currency,
-    createdAt: now,
-    updatedAt: now,
-  }).returning();
-  let intent: Stripe.PaymentIntent;
-  try {
-    intent = await stripe.paymentIntents.create({
+  // Find-or-insert in one write transaction: parallel calls for one purchase share one payment,
+  // and so (through its idempotency key) one PaymentIntent.
+  const payment = await deps.db.transaction(async (tx) => {
+    const pending = await findReusablePayment(
+      tx,
+      viewer.id,
+      program.id,
+      input.accessType,
       amount,
       currency,
-      automatic_payment_methods: { enabled: true },
-      description: `${program.title} (${input.accessType})`,
-      metadata: {
-        userId: viewer.id,
-        programId: program.id,
-        accessType: input.accessType,
-        paymentId: payment!.id,
-      },
-    }, { idempotencyKey: `lectern-payment-${payment!.id}` });
+    );
+    if (pending) return pending;
+    const now = new Date();
+    const [inserted] = await tx.insert(payments).values({
+      id: newId(),
+      userId: viewer.id,
+      programId: program.id,
+      accessType: input.accessType,
+      amount,
+      currency,
+      createdAt: now,
+      updatedAt: now,
+    }).returning();
+    return inserted!;
+  });
+
+  let intent: Stripe.PaymentIntent;
+  try {
+    intent = payment.stripePaymentIntentId
+      ? await stripe.paymentIntents.retrieve(payment.stripePaymentIntentId)
+      : await stripe.paymentIntents.create({
+        amount,
+        currency,
+        automatic_payment_methods: { enabled: true },
+        description: `${program.title} (${input.accessType})`,
+        metadata: {
+          userId: viewer.id,
+          programId: program.id,
+          accessType: input.accessType,
+          paymentId: payment.id,
+        },
+      }, { idempotencyKey: `lectern-payment-${payment.id}` });
   } catch (error) {
-    await deps.db.update(payments).set({
-      status: "failed",
-      failureMessage: "The payment could not be started",
-      updatedAt: new Date(),
-    }).where(eq(payments.id, payment!.id));
-    deps.logger.warn("stripe refused to create a payment intent", {
-      paymentId: payment!.id,
+    if (!payment.stripePaymentIntentId) {
+      await deps.db.update(payments).set({
+        status: "failed",
+        failureMessage: "The payment could not be started",
+        updatedAt: new Date(),
+      }).where(eq(payments.id, payment.id));
+    }
+    deps.logger.warn("stripe refused a payment intent request", {
+      paymentId: payment.id,
       error: error instanceof Error ? error.message : String(error),
     });
     throw stripeFailure(error);
   }
-  const [saved] = await deps.db.update(payments).set({
-    stripePaymentIntentId: intent.id,
-    updatedAt: new Date(),
-  }).where(eq(payments.id, payment!.id)).returning();
-  return { payment: saved!, clientSecret: intent.client_secret ?? "" };
+
+  if (intent.status === "succeeded") {
+    // Paid already, and neither the webhook nor the enroll call has told us: grant now rather
+    // than let the learner pay twice.
+    const result = await deps.db.transaction((tx) =>
+      fulfilSucceededIntent(deps, tx, intent)
+    );
+    await afterFulfilment(deps, result);
+    throw conflict(
+      "ALREADY_ENROLLED",
+      "This purchase is already paid; your access is active",
+    );
+  }
+  if (!REUSABLE_INTENT_STATUSES.has(intent.status) || !intent.client_secret) {
+    // Canceled at Stripe: this payment is over; a new call starts a fresh one.
+    await deps.db.update(payments).set({
+      status: "failed",
+      failureMessage: `The payment was ${intent.status}`,
+      updatedAt: new Date(),
+    }).where(eq(payments.id, payment.id));
+    throw conflict(
+      "PAYMENT_EXPIRED",
+      "The previous payment for this purchase was cancelled; try again",
+    );
+  }
+  if (!payment.stripePaymentIntentId) {
+    await deps.db.update(payments).set({
+      stripePaymentIntentId: intent.id,
+      updatedAt: new Date(),
+    }).where(eq(payments.id, payment.id));
+  }
+  return {
+    payment: { ...payment, stripePaymentIntentId: intent.id },
+    clientSecret: intent.client_secret,
+  };
 }
 
 async function findReusablePayment(
@@ -173,7 +198,6 @@ async function findReusablePayment(
     eq(payments.status, "pending"),
     eq(payments.amount, amount),
     eq(payments.currency, currency),
-    isNotNull(payments.stripePaymentIntentId),
     gt(payments.createdAt, new Date(Date.now() - REUSE_PENDING_MS)),
   )).orderBy(desc(payments.createdAt)).limit(1);
   return found;

@@ -65,7 +65,7 @@ export async function updateProgress(
   const now = new Date();
   const seconds = input.timeSpentSeconds ?? 0;
   await deps.db.transaction(async (tx) => {
-    const { enrollment } = await ensureEnrollment(
+    const { enrollment, resumed } = await ensureEnrollment(
       tx,
       viewer.id,
       program.id,
@@ -117,9 +117,7 @@ export async function updateProgress(
       lastAccessedAt: now,
       updatedAt: now,
     }).where(eq(enrollments.id, enrollment.id));
-    if (enrollment.status === "dropped") {
-      await refreshEnrolledCount(tx, program.id);
-    }
+    if (resumed) await refreshEnrolledCount(tx, program.id);
   });
   return await programProgress(deps, viewer, program.id);
 }

@@ -55,3 +55,22 @@ export async function syncUserTier(
   );
   return tier;
 }
+
+/**
+ * Brings every stored tier copy up to date, e.g. after a period ended without any event (an
+ * administrator's plan, or a Stripe webhook that never came). One statement; run periodically.
+ */
+export async function syncAllTiers(db: DbOrTx, now = new Date()) {
+  const live = sql.join(LIVE_STATUSES.map((status) => sql`${status}`), sql`, `);
+  const current = sql`coalesce((
+    SELECT s.plan_id FROM subscriptions s
+    WHERE s.user_id = users.id AND s.status IN (${live})
+      AND s.current_period_end > ${now.getTime()}
+    ORDER BY s.plan_id = 'premium' DESC LIMIT 1
+  ), 'free')`;
+  const changed = await db.update(users).set({ subscriptionTier: current })
+    .where(sql`${users.subscriptionTier} != ${current}`).returning({
+      id: users.id,
+    });
+  return changed.length;
+}

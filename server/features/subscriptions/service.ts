@@ -295,6 +295,14 @@ export async function subscribe(
   try {
     const customer = await ensureStripeCustomer(deps, stripe, user);
     await stripe.paymentMethods.attach(input.paymentMethodId, { customer });
+    // Retries of this attempt share the key; once a subscription has ended, the next attempt
+    // differs (Stripe would otherwise replay the old, ended subscription for a day).
+    const [latest] = await deps.db.select({ id: subscriptions.id }).from(
+      subscriptions,
+    ).where(eq(subscriptions.userId, user.id)).orderBy(
+      desc(subscriptions.createdAt),
+      desc(subscriptions.id),
+    ).limit(1);
     remote = await stripe.subscriptions.create({
       customer,
       items: [{ price }],
@@ -303,7 +311,9 @@ export async function subscribe(
       expand: ["latest_invoice"],
     }, {
       idempotencyKey:
-        `lectern-subscribe-${user.id}-${input.planId}-${input.paymentMethodId}`,
+        `lectern-subscribe-${user.id}-${input.planId}-${input.paymentMethodId}-${
+          latest?.id ?? "first"
+        }`,
     });
   } catch (error) {
     deps.logger.warn("stripe refused a subscription", {

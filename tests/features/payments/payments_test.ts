@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { eq } from "drizzle-orm";
+import Stripe from "stripe";
 import { payments, stripeEvents } from "../../../db/schema/mod.ts";
 import { api, createTestContext } from "../../helpers/context.ts";
 import { enroll, latestEmail, makeProgram } from "../../helpers/factories.ts";
@@ -7,6 +8,7 @@ import {
   deliverEvent,
   signedEvent,
   startFakeStripe,
+  STRIPE_TEST_ENV,
 } from "../../helpers/fake_stripe.ts";
 import {
   createIntent,
@@ -26,7 +28,7 @@ import {
 /**
  * One-time purchases: create-intent, enrolling with a PaymentIntent, the webhook, and the checks
  * between them (signatures, ownership, amounts). Refunds, failures, concurrency and the rest are in
- * payments_lifecycle_test.ts.
+ * payments_refunds_test.ts and payments_api_test.ts.
  */
 Deno.test("payments: intents, enrollment with a payment, webhook", async (t) => {
   const stripe = startFakeStripe();
@@ -64,7 +66,11 @@ Deno.test("payments: intents, enrollment with a payment, webhook", async (t) => 
             programId: create!.body.metadata.programId,
             accessType: create!.body.metadata.accessType,
           },
-          { userId: buyer.user.id, programId: program.id, accessType: "bundle" },
+          {
+            userId: buyer.user.id,
+            programId: program.id,
+            accessType: "bundle",
+          },
         );
         assert.equal(create!.body.metadata.paymentId, res.body.transactionId);
         assert.ok(
@@ -302,7 +308,10 @@ Deno.test("payments: intents, enrollment with a payment, webhook", async (t) => 
         assert.equal(res.status, 200, JSON.stringify(res.body));
         assert.equal(res.body.alreadyEnrolled, true);
         assert.deepEqual(res.body.enrollment.accessTypes, ["bundle"]);
-        assert.equal((await grantsOf(ctx, buyer.user.id, program.id)).length, 1);
+        assert.equal(
+          (await grantsOf(ctx, buyer.user.id, program.id)).length,
+          1,
+        );
         assert.equal(
           (await emailsOf(ctx, buyer.user.email, "enrollment_confirmed"))
             .length,
@@ -377,7 +386,20 @@ Deno.test("payments: intents, enrollment with a payment, webhook", async (t) => 
           { secret: "whsec_someone_else" },
         );
         const stale = await signedEvent("payment_intent.succeeded", succeeded);
+        // Correctly signed, but ten minutes ago: outside Stripe's five-minute tolerance (replay).
+        const signer = new Stripe("sk_test_signing_only", {
+          httpClient: Stripe.createFetchHttpClient(),
+        });
+        const old = {
+          payload: stale.payload,
+          signature: await signer.webhooks.generateTestHeaderStringAsync({
+            payload: stale.payload,
+            secret: STRIPE_TEST_ENV.STRIPE_WEBHOOK_SECRET,
+            timestamp: Math.floor(Date.now() / 1000) - 600,
+          }),
+        };
         const attempts = [
+          await deliverEvent(ctx, old),
           await deliverEvent(ctx, tampered),
           await deliverEvent(ctx, otherSecret),
           await deliverEvent(ctx, { payload: stale.payload, signature: "" }),
@@ -401,7 +423,10 @@ Deno.test("payments: intents, enrollment with a payment, webhook", async (t) => 
           eventsBefore,
           "no stripe_events row",
         );
-        assert.equal((await grantsOf(ctx, buyer.user.id, program.id)).length, 0);
+        assert.equal(
+          (await grantsOf(ctx, buyer.user.id, program.id)).length,
+          0,
+        );
         assert.equal((await paymentByIntent(ctx, piId)).status, "pending");
         assert.equal(
           (await emailsOf(ctx, buyer.user.email, "enrollment_confirmed"))
@@ -427,7 +452,10 @@ Deno.test("payments: intents, enrollment with a payment, webhook", async (t) => 
           res.body.error.details.paymentStatus,
           "requires_payment_method",
         );
-        assert.equal((await grantsOf(ctx, buyer.user.id, program.id)).length, 0);
+        assert.equal(
+          (await grantsOf(ctx, buyer.user.id, program.id)).length,
+          0,
+        );
         assert.equal(
           (await enrollmentsOf(ctx, buyer.user.id, program.id)).length,
           0,
@@ -478,12 +506,18 @@ Deno.test("payments: intents, enrollment with a payment, webhook", async (t) => 
         assert.equal(otherProgram.status, 409);
         assert.equal(otherProgram.body.error.code, "PAYMENT_MISMATCH");
 
-        assert.equal((await grantsOf(ctx, thief.user.id, program.id)).length, 0);
+        assert.equal(
+          (await grantsOf(ctx, thief.user.id, program.id)).length,
+          0,
+        );
         assert.equal(
           (await grantsOf(ctx, payer.user.id, elsewhere.id)).length,
           0,
         );
-        assert.equal((await grantsOf(ctx, payer.user.id, program.id)).length, 0);
+        assert.equal(
+          (await grantsOf(ctx, payer.user.id, program.id)).length,
+          0,
+        );
         assert.equal((await paymentByIntent(ctx, piId)).status, "pending");
 
         const own = await enrollWith(ctx, payer.token, program.id, {
@@ -508,8 +542,14 @@ Deno.test("payments: intents, enrollment with a payment, webhook", async (t) => 
         const hook = await deliverEvent(ctx, event);
         assert.equal(hook.status, 200);
         assert.equal(hook.body.outcome, "amount mismatch");
-        assert.equal((await eventRows(ctx, event.id))[0]!.outcome, "amount mismatch");
-        assert.equal((await grantsOf(ctx, buyer.user.id, program.id)).length, 0);
+        assert.equal(
+          (await eventRows(ctx, event.id))[0]!.outcome,
+          "amount mismatch",
+        );
+        assert.equal(
+          (await grantsOf(ctx, buyer.user.id, program.id)).length,
+          0,
+        );
         assert.notEqual((await paymentByIntent(ctx, piId)).status, "succeeded");
         assert.ok(
           ctx.logger.lines.some((line) =>
@@ -524,7 +564,10 @@ Deno.test("payments: intents, enrollment with a payment, webhook", async (t) => 
         });
         assert.equal(res.status, 409);
         assert.equal(res.body.error.code, "AMOUNT_MISMATCH");
-        assert.equal((await grantsOf(ctx, buyer.user.id, program.id)).length, 0);
+        assert.equal(
+          (await grantsOf(ctx, buyer.user.id, program.id)).length,
+          0,
+        );
         assert.equal(
           (await emailsOf(ctx, buyer.user.email, "enrollment_confirmed"))
             .length,
