@@ -7,6 +7,7 @@ import { programsCommand } from "./commands/programs.ts";
 import { usersCommand } from "./commands/users.ts";
 import { enrollmentsCommand } from "./commands/enrollments.ts";
 import { subscriptionsCommand } from "./commands/subscriptions.ts";
+import { quizzesCommand } from "./commands/quizzes.ts";
 
 /** `deno task cli <noun> <verb>`: every command calls the same services as the API. */
 const program = new Command("lectern")
@@ -21,6 +22,7 @@ const program = new Command("lectern")
   .addCommand(programsCommand)
   .addCommand(categoriesCommand)
   .addCommand(enrollmentsCommand)
-  .addCommand(subscriptionsCommand);
+  .addCommand(subscriptionsCommand)
+  .addCommand(quizzesCommand);
 
 await program.parseAsync(Deno.args, { from: "user" });

@@ -15,6 +15,8 @@ import { enrollmentRoutes } from "./features/enrollments/routes.ts";
 import { paymentRoutes } from "./features/payments/routes.ts";
 import { progressRoutes } from "./features/progress/routes.ts";
 import { subscriptionRoutes } from "./features/subscriptions/routes.ts";
+import { quizRoutes } from "./features/quizzes/routes.ts";
+import { MAX_IMPORT_BYTES } from "./features/quizzes/import.ts";
 import { categoryRoutes } from "./features/categories/routes.ts";
 import { curriculumRoutes } from "./features/curriculum/routes.ts";
 import { instructorRoutes } from "./features/instructors/routes.ts";
@@ -85,10 +87,14 @@ export function createApp(deps: Deps) {
     });
   const jsonLimit = limitTo(deps.config.bodyLimitBytes);
   const uploadLimit = limitTo(deps.config.uploadLimitBytes);
+  // A bank file may come as a raw body; the route itself refuses more than 10 MB of file.
+  const importLimit = limitTo(MAX_IMPORT_BYTES + 64 * 1024);
   app.use(
     "*",
     (c, next) =>
-      /^multipart\/form-data/i.test(c.req.header("content-type") ?? "")
+      c.req.path === "/api/quizzes/import"
+        ? importLimit(c, next)
+        : /^multipart\/form-data/i.test(c.req.header("content-type") ?? "")
         ? uploadLimit(c, next)
         : jsonLimit(c, next),
   );
@@ -105,6 +111,7 @@ export function createApp(deps: Deps) {
   app.route("/api/progress", progressRoutes(deps));
   app.route("/api/payments", paymentRoutes(deps));
   app.route("/api/subscriptions", subscriptionRoutes(deps));
+  app.route("/api/quizzes", quizRoutes(deps));
   app.route("/api/categories", categoryRoutes(deps));
   app.route("/api/instructors", instructorRoutes(deps));
   app.route("/api/search", searchRoutes(deps));

@@ -4,3 +4,4 @@ export * from "./outbox.ts";
 export * from "./catalog.ts";
 export * from "./learning.ts";
 export * from "./billing.ts";
+export * from "./quizzes.ts";
