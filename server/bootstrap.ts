@@ -10,6 +10,7 @@ import { RateLimiter } from "./lib/rate_limiter.ts";
 import { randomSecret } from "./lib/ids.ts";
 import { LocalMediaStorage } from "./lib/storage.ts";
 import { createStripeClient } from "./lib/stripe.ts";
+import { createAiProvider } from "./lib/ai.ts";
 
 /**
  * In development a missing JWT_SECRET is generated once and kept in DATA_DIR, so tokens survive a
@@ -72,6 +73,7 @@ export async function openServices(
     rateLimiter: new RateLimiter(),
     storage: new LocalMediaStorage(`${config.dataDir}/media`),
     stripe: createStripeClient(config.stripe),
+    ai: createAiProvider(config.ai),
   };
   return {
     deps,

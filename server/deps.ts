@@ -5,6 +5,7 @@ import type { OAuthProviderName } from "../db/schema/mod.ts";
 import type { Config } from "./env.ts";
 import type { BackgroundTasks } from "./lib/background.ts";
 import type { JwtSigner } from "./lib/jwt.ts";
+import type { AiProvider } from "./lib/ai.ts";
 import type { Logger } from "./lib/logger.ts";
 import type { MailTransport } from "./lib/mailer.ts";
 import type { RateLimiter } from "./lib/rate_limiter.ts";
@@ -32,6 +33,8 @@ export interface Deps {
   storage: MediaStorage;
   /** The Stripe SDK when STRIPE_SECRET_KEY is set; paid routes answer 503 without it. */
   stripe: Stripe | undefined;
+  /** An OpenAI-compatible provider when OPENAI_API_KEY is set; AI features degrade or answer 503 without it. */
+  ai: AiProvider | undefined;
   /** Overrides for the providers' endpoints; tests point these at a local fake. */
   oauthEndpoints?: Partial<Record<OAuthProviderName, OAuthEndpoints>>;
 }

@@ -87,6 +87,13 @@ const EnvSchema = v.object({
   STRIPE_PRICE_BASIC: optionalText,
   STRIPE_PRICE_PREMIUM: optionalText,
   STRIPE_API_BASE: v.optional(url("STRIPE_API_BASE")),
+  OPENAI_API_KEY: optionalText,
+  OPENAI_BASE_URL: v.optional(url("OPENAI_BASE_URL")),
+  OPENAI_MODEL: v.optional(
+    v.pipe(v.string(), v.trim(), v.minLength(1)),
+    "gpt-4o-mini",
+  ),
+  OPENAI_TIMEOUT_MS: v.optional(positiveInt("OPENAI_TIMEOUT_MS"), "60000"),
 });
 
 export interface OAuthCredentials {
@@ -116,6 +123,15 @@ export interface Config {
     github: OAuthCredentials | undefined;
   };
   stripe: StripeConfig;
+  ai: AiConfig;
+}
+
+/** Any OpenAI-compatible provider (OpenAI, Mistral, Ollama, vLLM, llama.cpp); off without a key. */
+export interface AiConfig {
+  apiKey: string | undefined;
+  baseUrl: string | undefined;
+  model: string;
+  timeoutMs: number;
 }
 
 export interface StripeConfig {
@@ -175,6 +191,12 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       webhookSecret: e.STRIPE_WEBHOOK_SECRET,
       prices: { basic: e.STRIPE_PRICE_BASIC, premium: e.STRIPE_PRICE_PREMIUM },
       apiBase: e.STRIPE_API_BASE,
+    },
+    ai: {
+      apiKey: e.OPENAI_API_KEY,
+      baseUrl: e.OPENAI_BASE_URL,
+      model: e.OPENAI_MODEL,
+      timeoutMs: e.OPENAI_TIMEOUT_MS,
     },
   };
 }

@@ -3,10 +3,12 @@ import { openServices } from "./bootstrap.ts";
 import { ConfigError, loadConfig } from "./env.ts";
 import { deliverDue } from "./features/email/service.ts";
 import { syncAllTiers } from "./features/subscriptions/current.ts";
+import { finalizeExpiredAttempts } from "./features/quizzes/attempts.ts";
 
 const SHUTDOWN_GRACE_MS = 10_000;
 const OUTBOX_SWEEP_MS = 30_000;
 const TIER_SWEEP_MS = 5 * 60_000;
+const ATTEMPT_SWEEP_MS = 60_000;
 
 async function main() {
   const config = loadConfig(Deno.env.toObject());
@@ -32,6 +34,15 @@ async function main() {
     () => deps.background.run("tier sweep", () => syncAllTiers(deps.db)),
     TIER_SWEEP_MS,
   );
+  // Reads finalize an expired attempt lazily; this closes the ones nobody comes back to.
+  const attemptSweep = setInterval(
+    () =>
+      deps.background.run(
+        "quiz attempt sweep",
+        () => finalizeExpiredAttempts(deps),
+      ),
+    ATTEMPT_SWEEP_MS,
+  );
 
   const server = Deno.serve({
     port: config.port,
@@ -53,6 +64,7 @@ async function main() {
     log.info("shutting down", { signal });
     clearInterval(sweep);
     clearInterval(tierSweep);
+    clearInterval(attemptSweep);
     // Stop accepting, let in-flight requests finish, but never wait forever.
     const timeout = new Promise((resolve) =>
       setTimeout(resolve, SHUTDOWN_GRACE_MS)

@@ -5,11 +5,19 @@ import {
 } from "../../server/features/quizzes/import.ts";
 import { IMPORT_FORMATS } from "../../server/features/quizzes/question_model.ts";
 import { AppError } from "../../server/lib/errors.ts";
+import {
+  exportProgramBank,
+  exportQuiz,
+} from "../../server/features/quizzes/export.ts";
+import { EXPORT_FORMATS } from "../../server/features/quizzes/exporters/mod.ts";
+import { setAccommodation } from "../../server/features/quizzes/attempts.ts";
+import { getEditableProgram } from "../../server/features/programs/service.ts";
+import { resolveUser } from "../../server/features/users/service.ts";
 import { printJson, reportError, withServices } from "../context.ts";
 import { CLI_ACTOR } from "./programs.ts";
 
 export const quizzesCommand = new Command("quizzes").description(
-  "Question banks: import from GIFT, Moodle XML, Aiken, CSV or JSON",
+  "Quizzes and question banks: import (GIFT, Moodle XML, Aiken, CSV, JSON), export, extra time",
 );
 
 async function readSource(path: string): Promise<string> {
@@ -114,6 +122,88 @@ quizzesCommand.command("import")
           }
         }
         if (!ok) Deno.exitCode = 1;
+      });
+    } catch (error) {
+      reportError(error);
+    }
+  });
+
+quizzesCommand.command("export")
+  .description(
+    "Export a quiz's questions (or a program's whole bank) as GIFT or JSON; importing the file reproduces them",
+  )
+  .option("--quiz <id>", "the quiz to export")
+  .option("--program <program>", "export the program's whole bank instead")
+  .addOption(
+    new Option("--format <format>", "file format").choices(EXPORT_FORMATS)
+      .default("json" as const),
+  )
+  .option("--out <file>", "write to a file instead of standard output")
+  .action(async (options) => {
+    try {
+      if (!options.quiz === !options.program) {
+        throw new AppError(
+          422,
+          "VALIDATION_FAILED",
+          "Give either --quiz ID or --program ID",
+        );
+      }
+      await withServices(async ({ deps }) => {
+        const file = options.quiz
+          ? await exportQuiz(deps, CLI_ACTOR, options.quiz, options.format)
+          : await exportProgramBank(
+            deps,
+            CLI_ACTOR,
+            options.program!,
+            options.format,
+          );
+        if (options.out) {
+          await Deno.writeTextFile(options.out, file.body);
+          console.error(`wrote ${options.out}`);
+        } else {
+          await Deno.stdout.write(new TextEncoder().encode(file.body));
+        }
+      });
+    } catch (error) {
+      reportError(error);
+    }
+  });
+
+quizzesCommand.command("accommodate")
+  .description(
+    "Give a learner extra time in a program's timed quizzes (1 removes it)",
+  )
+  .requiredOption("--user <user>", "id or email")
+  .requiredOption("--program <program>", "id or slug")
+  .requiredOption("--multiplier <n>", "e.g. 1.5 for half as much time again")
+  .option("--note <text>", "why, for the record")
+  .action(async (options) => {
+    try {
+      const multiplier = Number(options.multiplier);
+      if (!Number.isFinite(multiplier) || multiplier < 1 || multiplier > 5) {
+        throw new AppError(
+          422,
+          "VALIDATION_FAILED",
+          "--multiplier must be a number from 1 to 5",
+        );
+      }
+      await withServices(async ({ deps }) => {
+        const user = await resolveUser(deps, options.user);
+        const program = await getEditableProgram(
+          deps,
+          CLI_ACTOR,
+          options.program,
+        );
+        await setAccommodation(deps, CLI_ACTOR, program, {
+          userId: user.id,
+          timeMultiplier: multiplier,
+          note: options.note,
+        });
+        console.log(
+          multiplier === 1
+            ? `${user.email} has no extra time in "${program.title}"`
+            : `${user.email} gets ${multiplier}× the time in "${program.title}"`,
+        );
       });
     } catch (error) {
       reportError(error);

@@ -5,3 +5,4 @@ export * from "./catalog.ts";
 export * from "./learning.ts";
 export * from "./billing.ts";
 export * from "./quizzes.ts";
+export * from "./events.ts";

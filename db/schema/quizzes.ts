@@ -7,6 +7,7 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
+import { sql } from "drizzle-orm";
 import { programs } from "./catalog.ts";
 import { users } from "./users.ts";
 
@@ -100,3 +101,111 @@ export const quizQuestions = sqliteTable("quiz_questions", {
 
 export type QuestionRow = typeof questions.$inferSelect;
 export type Quiz = typeof quizzes.$inferSelect;
+
+export const ATTEMPT_MODES = ["exam", "practice"] as const;
+export type AttemptMode = (typeof ATTEMPT_MODES)[number];
+export const ATTEMPT_STATUSES = [
+  "in_progress",
+  "pending_review",
+  "completed",
+] as const;
+export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
+
+/** One question as an attempt showed it: the full question (answers included) and its order. */
+export interface SnapshotQuestion {
+  id: string;
+  /** The question as it was when the attempt started; later edits do not change the grading. */
+  question: Record<string, unknown>;
+  /** Indexes into `choices`, in the order shown (choice types only). */
+  optionOrder?: number[];
+  /** The right-hand options of a matching question, in the order shown. */
+  matchOptions?: string[];
+}
+
+/**
+ * A learner's attempt at a quiz. `practice` attempts (learners without the exam simulator: the
+ * program's free questions only) never count toward grades, retake limits or certificates.
+ */
+export const quizAttempts = sqliteTable("quiz_attempts", {
+  id: text("id").primaryKey(),
+  quizId: text("quiz_id").notNull().references(() => quizzes.id),
+  userId: text("user_id").notNull().references(() => users.id),
+  programId: text("program_id").notNull().references(() => programs.id),
+  mode: text("mode", { enum: ATTEMPT_MODES }).notNull(),
+  status: text("status", { enum: ATTEMPT_STATUSES }).notNull().default(
+    "in_progress",
+  ),
+  snapshot: text("snapshot", { mode: "json" }).$type<SnapshotQuestion[]>()
+    .notNull(),
+  timeMultiplier: real("time_multiplier").notNull().default(1),
+  startedAt: timestamp("started_at").notNull(),
+  /** Null when the quiz is untimed. */
+  expiresAt: timestamp("expires_at"),
+  submittedAt: timestamp("submitted_at"),
+  /** `submit`, or `deadline` when the server closed it with what was saved. */
+  finishedBy: text("finished_by", { enum: ["submit", "deadline"] }),
+  timeTakenSeconds: integer("time_taken_seconds"),
+  score: real("score"),
+  totalPoints: real("total_points"),
+  scorePercentage: real("score_percentage"),
+  passed: integer("passed", { mode: "boolean" }),
+  correctCount: integer("correct_count"),
+  incorrectCount: integer("incorrect_count"),
+  gradedBy: text("graded_by").references(() => users.id),
+  gradedAt: timestamp("graded_at"),
+}, (t) => [
+  index("quiz_attempts_user_quiz_idx").on(t.userId, t.quizId, t.startedAt),
+  index("quiz_attempts_quiz_idx").on(t.quizId, t.status),
+  index("quiz_attempts_open_idx").on(t.status, t.expiresAt),
+  // At most one open attempt per learner and quiz, whatever races the client runs.
+  uniqueIndex("quiz_attempts_one_open_idx").on(t.userId, t.quizId).where(
+    sql`status = 'in_progress'`,
+  ),
+]);
+
+export const ANSWER_OUTCOMES = [
+  "correct",
+  "partial",
+  "incorrect",
+  "unanswered",
+  "pending",
+  "ungraded",
+] as const;
+export type AnswerOutcome = (typeof ANSWER_OUTCOMES)[number];
+
+/**
+ * One row per question of an attempt: the saved response while it runs, the marks once graded.
+ * Rows (not JSON on the attempt) so statistics are SQL aggregates.
+ */
+export const quizAttemptAnswers = sqliteTable("quiz_attempt_answers", {
+  attemptId: text("attempt_id").notNull().references(() => quizAttempts.id, {
+    onDelete: "cascade",
+  }),
+  questionId: text("question_id").notNull(),
+  position: integer("position").notNull(),
+  response: text("response", { mode: "json" }).$type<unknown>(),
+  /** The response reduced to a comparable string (the chosen option's text): "most chosen wrong". */
+  responseKey: text("response_key"),
+  savedAt: timestamp("saved_at"),
+  awarded: real("awarded"),
+  maxPoints: real("max_points").notNull(),
+  outcome: text("outcome", { enum: ANSWER_OUTCOMES }),
+  /** An instructor's comment on an essay. */
+  graderComment: text("grader_comment"),
+}, (t) => [
+  primaryKey({ columns: [t.attemptId, t.questionId] }),
+  index("quiz_attempt_answers_question_idx").on(t.questionId, t.outcome),
+]);
+
+/** Extra time for a learner in a program (an accommodation set by its instructor or an admin). */
+export const accommodations = sqliteTable("accommodations", {
+  userId: text("user_id").notNull().references(() => users.id),
+  programId: text("program_id").notNull().references(() => programs.id),
+  timeMultiplier: real("time_multiplier").notNull(),
+  note: text("note"),
+  setBy: text("set_by").references(() => users.id),
+  updatedAt: timestamp("updated_at").notNull(),
+}, (t) => [primaryKey({ columns: [t.userId, t.programId] })]);
+
+export type QuizAttempt = typeof quizAttempts.$inferSelect;
+export type QuizAttemptAnswer = typeof quizAttemptAnswers.$inferSelect;

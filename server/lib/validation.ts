@@ -6,7 +6,7 @@ import { AppError, badRequest, validationFailed } from "./errors.ts";
 interface Issue {
   readonly message: string;
   readonly path?:
-    | ReadonlyArray<PropertyKey | { readonly key: PropertyKey }>
+    | ReadonlyArray<PropertyKey | { readonly key: unknown }>
     | undefined;
 }
 

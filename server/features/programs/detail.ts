@@ -1,5 +1,6 @@
 import type { Db } from "../../../db/client.ts";
-import type { Program } from "../../../db/schema/mod.ts";
+import { and, count, eq, ne } from "drizzle-orm";
+import { type Program, questions } from "../../../db/schema/mod.ts";
 import { isEnrolled } from "../access/service.ts";
 import { progressIfEnrolled } from "../progress/service.ts";
 import { curriculumSummary } from "../curriculum/service.ts";
@@ -17,11 +18,16 @@ export async function programDetail(
   deps: { db: Db; config: { appUrl: string } },
   program: Program,
 ) {
-  const [row, curriculum, stats, instructor] = await Promise.all([
+  const [row, curriculum, stats, instructor, bank] = await Promise.all([
     getSummaryRow(deps, program.id),
     curriculumSummary(deps, program.id),
     instructorStats(deps, program.instructorId),
     getUser(deps, program.instructorId).catch(() => undefined),
+    deps.db.select({ n: count() }).from(questions).where(and(
+      eq(questions.programId, program.id),
+      eq(questions.status, "active"),
+      ne(questions.type, "description"),
+    )),
   ]);
   const summary = toProgramSummary(deps.config.appUrl, row);
   return {
@@ -36,8 +42,8 @@ export async function programDetail(
     },
     features: program.features,
     curriculum: curriculum.map(({ description: _d, ...module }) => module),
-    // Counted from the question bank once quizzes exist.
-    totalQuestions: 0,
+    // Active questions in the program's bank: what the exam simulator draws on.
+    totalQuestions: bank[0]?.n ?? 0,
     prerequisites: program.prerequisites,
     duration: program.duration,
     language: program.language,

@@ -124,8 +124,20 @@ export async function updateProgress(
 
 async function lessonCounts(db: DbOrTx, userId: string, programId: string) {
   const [row] = await db.all<
-    { total: number; completed: number; seconds: number }
+    {
+      total: number;
+      completed: number;
+      seconds: number;
+      quizzes: number;
+      quizzesTaken: number;
+    }
   >(sql`SELECT
+    (SELECT count(*) FROM quizzes
+      WHERE program_id = ${programId} AND deleted_at IS NULL) AS quizzes,
+    (SELECT count(DISTINCT a.quiz_id) FROM quiz_attempts a
+      JOIN quizzes q ON q.id = a.quiz_id AND q.deleted_at IS NULL
+      WHERE a.user_id = ${userId} AND a.program_id = ${programId}
+        AND a.mode = 'exam' AND a.status <> 'in_progress') AS quizzesTaken,
     (SELECT count(*) FROM lessons WHERE program_id = ${programId}) AS total,
     (SELECT count(*) FROM lesson_progress p JOIN lessons l ON l.id = p.lesson_id
       WHERE p.user_id = ${userId} AND p.program_id = ${programId}
@@ -136,6 +148,8 @@ async function lessonCounts(db: DbOrTx, userId: string, programId: string) {
     total: Number(row?.total ?? 0),
     completed: Number(row?.completed ?? 0),
     seconds: Number(row?.seconds ?? 0),
+    quizzes: Number(row?.quizzes ?? 0),
+    quizzesTaken: Number(row?.quizzesTaken ?? 0),
   };
 }
 
@@ -144,7 +158,7 @@ const percentage = (done: number, total: number) =>
 
 function toProgressResponse(
   enrollment: Enrollment,
-  counts: { total: number; completed: number; seconds: number },
+  counts: Awaited<ReturnType<typeof lessonCounts>>,
   resume: { id: string; title: string; moduleId: string } | undefined,
 ) {
   return {
@@ -153,9 +167,8 @@ function toProgressResponse(
     completionPercentage: percentage(counts.completed, counts.total),
     lessonsCompleted: counts.completed,
     lessonsTotal: counts.total,
-    // Quizzes arrive with the quiz issue; until then there are none to take.
-    quizzesTaken: 0,
-    quizzesTotal: 0,
+    quizzesTaken: counts.quizzesTaken,
+    quizzesTotal: counts.quizzes,
     timeSpentMinutes: Math.floor(counts.seconds / 60),
     lastAccessedAt: enrollment.lastAccessedAt?.toISOString() ?? null,
     resumeLesson: resume ?? null,
@@ -230,8 +243,25 @@ export async function learnerStats(
   now = new Date(),
 ) {
   const [row] = await deps.db.all<
-    { enrolled: number; completed: number; lessons: number; seconds: number }
+    {
+      enrolled: number;
+      completed: number;
+      lessons: number;
+      seconds: number;
+      attempts: number;
+      graded: number;
+      passed: number;
+      average: number | null;
+    }
   >(sql`SELECT
+    (SELECT count(*) FROM quiz_attempts WHERE user_id = ${userId}
+      AND mode = 'exam' AND status <> 'in_progress') AS attempts,
+    (SELECT count(*) FROM quiz_attempts WHERE user_id = ${userId}
+      AND mode = 'exam' AND status = 'completed') AS graded,
+    (SELECT count(*) FROM quiz_attempts WHERE user_id = ${userId}
+      AND mode = 'exam' AND status = 'completed' AND passed = 1) AS passed,
+    (SELECT avg(score_percentage) FROM quiz_attempts WHERE user_id = ${userId}
+      AND mode = 'exam' AND status = 'completed') AS average,
     (SELECT count(*) FROM enrollments
       WHERE user_id = ${userId} AND status != 'dropped') AS enrolled,
     (SELECT count(*) FROM enrollments
@@ -244,15 +274,19 @@ export async function learnerStats(
   return {
     programsEnrolled: Number(row?.enrolled ?? 0),
     programsCompleted: Number(row?.completed ?? 0),
-    // Quiz and certificate figures fill in as those features land (issues 5 and 6).
-    quizzesTaken: 0,
-    quizzesPassedPercentage: 0,
+    // Counted exam attempts (practice attempts are not); certificates arrive with issue 6.
+    quizzesTaken: Number(row?.attempts ?? 0),
+    quizzesPassedPercentage: Number(row?.graded ?? 0) === 0
+      ? 0
+      : Math.round((Number(row?.passed) / Number(row?.graded)) * 1000) / 10,
     certificatesEarned: 0,
     totalPoints: Number(row?.lessons ?? 0) * POINTS_PER_LESSON,
     currentStreak: streaks.current,
     longestStreak: streaks.longest,
     learningTimeMinutes: Math.floor(Number(row?.seconds ?? 0) / 60),
-    averageQuizScore: 0,
+    averageQuizScore: row?.average === null || row?.average === undefined
+      ? 0
+      : Math.round(Number(row.average) * 10) / 10,
   };
 }
 

@@ -10,6 +10,28 @@ import { requireRole } from "../../middleware/require_role.ts";
 import type { AppEnv } from "../../types.ts";
 import { importQuestions, MAX_IMPORT_BYTES } from "./import.ts";
 import { IMPORT_FORMATS } from "./question_model.ts";
+import { paginate } from "../../lib/pagination.ts";
+import { validate } from "../../lib/validation.ts";
+import { MessageResponse } from "../../lib/openapi.ts";
+import {
+  CreateQuizBody,
+  ListQuizzesQuery,
+  QuizListResponse,
+  QuizResponse,
+  UpdateQuizBody,
+} from "./schemas.ts";
+import {
+  createQuiz,
+  deleteQuiz,
+  listQuizzes,
+  quizDetail,
+  updateQuiz,
+} from "./service.ts";
+
+import { exportQuiz } from "./export.ts";
+import { EXPORT_FORMATS } from "./exporters/mod.ts";
+
+const QuizId = v.pipe(v.string(), v.minLength(1), v.maxLength(200));
 
 const tags = ["Quizzes"];
 const MULTIPART = /^multipart\/form-data/i;
@@ -107,6 +129,68 @@ async function readImportRequest(c: Context<AppEnv>) {
 
 export function quizRoutes(deps: Deps) {
   const app = new Hono<AppEnv>();
+  const signedIn = requireAuth(deps);
+  const authors = requireRole("instructor", "admin");
+
+  app.get(
+    "/",
+    describeRoute({
+      tags,
+      summary:
+        "List quizzes: a program's (programId), or for admins all, instructors their programs', learners their enrolled programs'",
+      security: bearerAuth,
+      responses: responses({
+        status: 200,
+        description: "Quizzes, newest first",
+        schema: QuizListResponse,
+      }, [401, 404, 422]),
+    }),
+    signedIn,
+    validate("query", ListQuizzesQuery),
+    async (c) => {
+      const query = c.req.valid("query");
+      const { quizzes, total } = await listQuizzes(
+        deps,
+        c.get("auth").user,
+        {
+          ...(query.programId ? { programId: query.programId } : {}),
+          ...(query.difficulty ? { difficulty: query.difficulty } : {}),
+        },
+        query,
+      );
+      return c.json({
+        success: true as const,
+        quizzes,
+        pagination: paginate(c, query, total),
+      });
+    },
+  );
+
+  app.post(
+    "/",
+    describeRoute({
+      tags,
+      summary:
+        "Create a quiz (program owner or admin) with inline questions (002's shape or the native one), bank questionIds, or a random draw",
+      security: bearerAuth,
+      responses: responses({
+        status: 201,
+        description: "Created",
+        schema: QuizResponse,
+      }, [401, 403, 404, 422]),
+    }),
+    signedIn,
+    authors,
+    validate("json", CreateQuizBody),
+    async (c) => {
+      const quiz = await createQuiz(
+        deps,
+        c.get("auth").user,
+        c.req.valid("json"),
+      );
+      return c.json({ success: true as const, quiz }, 201);
+    },
+  );
 
   app.post(
     "/import",
@@ -154,6 +238,144 @@ export function quizRoutes(deps: Deps) {
         { success: true as const, ...body },
         report.dryRun ? 200 : 201,
       );
+    },
+  );
+
+  return app;
+}
+
+/** Reading, changing and deleting one quiz; registered after the static paths. */
+export function quizItemRoutes(deps: Deps) {
+  const app = new Hono<AppEnv>();
+  const signedIn = requireAuth(deps);
+  const param = validate("param", v.object({ id: QuizId }));
+
+  app.get(
+    "/:id/export",
+    describeRoute({
+      tags,
+      summary:
+        "Export a quiz's questions as GIFT or the native JSON (owner or admin); importing the file reproduces them",
+      description:
+        "GIFT cannot carry difficulty, points, tags, explanations or case-sensitive short answers; JSON carries everything.",
+      security: bearerAuth,
+      responses: {
+        ...responses({ status: 200, description: "", schema: v.any() }, [
+          401,
+          403,
+          404,
+          422,
+        ]),
+        200: {
+          description: "The bank file, as an attachment",
+          content: {
+            "text/plain": { schema: { type: "string" } },
+            "application/json": { schema: { type: "object" } },
+          },
+        },
+      },
+    }),
+    signedIn,
+    param,
+    validate(
+      "query",
+      v.object({
+        format: v.optional(
+          v.picklist(
+            EXPORT_FORMATS,
+            `format must be ${EXPORT_FORMATS.join(" or ")}`,
+          ),
+          "json",
+        ),
+      }),
+    ),
+    async (c) => {
+      const file = await exportQuiz(
+        deps,
+        c.get("auth").user,
+        c.req.valid("param").id,
+        c.req.valid("query").format,
+      );
+      return c.body(file.body, 200, {
+        "Content-Type": file.contentType,
+        "Content-Disposition": `attachment; filename="${file.filename}"`,
+      });
+    },
+  );
+
+  app.get(
+    "/:id",
+    describeRoute({
+      tags,
+      summary: "A quiz's settings, without answers",
+      security: bearerAuth,
+      responses: responses({
+        status: 200,
+        description: "The quiz",
+        schema: QuizResponse,
+      }, [401, 404]),
+    }),
+    signedIn,
+    param,
+    async (c) =>
+      c.json({
+        success: true as const,
+        quiz: await quizDetail(
+          deps,
+          c.get("auth").user,
+          c.req.valid("param").id,
+        ),
+      }),
+  );
+
+  app.put(
+    "/:id",
+    describeRoute({
+      tags,
+      summary:
+        "Change a quiz (owner or admin); questions/questionIds replace the fixed list, draw switches to random draws",
+      description:
+        "Attempts already started keep the questions they showed; changes apply to new attempts.",
+      security: bearerAuth,
+      responses: responses({
+        status: 200,
+        description: "The quiz",
+        schema: QuizResponse,
+      }, [401, 403, 404, 422]),
+    }),
+    signedIn,
+    param,
+    validate("json", UpdateQuizBody),
+    async (c) =>
+      c.json({
+        success: true as const,
+        quiz: await updateQuiz(
+          deps,
+          c.get("auth").user,
+          c.req.valid("param").id,
+          c.req.valid("json"),
+        ),
+      }),
+  );
+
+  app.delete(
+    "/:id",
+    describeRoute({
+      tags,
+      summary:
+        "Delete a quiz (owner or admin); attempts and grades stay, it can no longer be started",
+      security: bearerAuth,
+      responses: responses({
+        status: 200,
+        description: "Deleted",
+        schema: MessageResponse,
+      }, [401, 403, 404]),
+    }),
+    signedIn,
+    param,
+    async (c) => {
+      await deleteQuiz(deps, c.get("auth").user, c.req.valid("param").id);
+      return c.json({ success: true as const, message: "Quiz deleted" });
     },
   );
 

@@ -739,7 +739,7 @@ Deno.test("parseGift reports errors", async (t) => {
   );
 });
 
-Deno.test("parseGift reads a 2,000-question file quickly", () => {
+Deno.test("parseGift reads a 2,000-question file of mixed types", () => {
   const kinds = [
     (i: number) =>
       `::Q${i}:: What is ${i} + 1?{=${i + 1} =%50%${i}#close ~${i + 2}}`,
@@ -753,13 +753,17 @@ Deno.test("parseGift reads a 2,000-question file quickly", () => {
     { length: 2000 },
     (_, i) => kinds[i % kinds.length]?.(i) ?? "",
   ).join("\n\n");
-  const started = performance.now();
+  // Speed is measured by `deno task bench import`, not here.
   const result = parseGift(source);
-  const elapsed = performance.now() - started;
   assert.deepEqual(result.errors, []);
   assert.equal(result.questions.length, 2000);
-  assert.ok(elapsed < 500, `took ${elapsed} ms`);
   for (const { question } of result.questions) {
     v.parse(QuestionSchema, question);
   }
+});
+
+Deno.test("parseGift keeps private-use characters it uses internally for escapes", () => {
+  const text = "Keep \uE001 and \uE008\uE011 and \uE007";
+  const question = only(`${text} \\= {T}`);
+  assert.equal(question.text, `${text} =`);
 });

@@ -179,8 +179,16 @@ function parseQuestion(
   return undefined;
 }
 
+/**
+ * Escaped characters become private-use placeholders while the syntax is read. A placeholder
+ * character already in the text is itself kept as an escape pair (U+E008 then the character moved
+ * up by 0x10), so it comes back unchanged.
+ */
 function protect(text: string): string {
   return text.replace(
+    /[\uE000-\uE008]/g,
+    (char) => `\uE008${String.fromCharCode(char.charCodeAt(0) + 0x10)}`,
+  ).replace(
     /\\([\\~=#{}:n])/g,
     (_, char: string) => PLACEHOLDERS[char] ?? char,
   );
@@ -188,8 +196,11 @@ function protect(text: string): string {
 
 function restore(text: string): string {
   return text.replace(
-    /[\uE000-\uE007]/g,
-    (placeholder) => LITERALS[placeholder] ?? placeholder,
+    /\uE008([\uE010-\uE018])|[\uE000-\uE007]/g,
+    (placeholder, kept?: string) =>
+      kept
+        ? String.fromCharCode(kept.charCodeAt(0) - 0x10)
+        : LITERALS[placeholder] ?? placeholder,
   );
 }
 
