@@ -45,6 +45,9 @@ export async function createDb(
   // with foreign keys on; the PRAGMA states it and the test suite checks it on a second connection.
   if (isFile && url !== "file::memory:") {
     await client.execute("PRAGMA journal_mode = WAL");
+    // In WAL mode NORMAL stays consistent after a crash and skips a disk sync per commit; a power
+    // loss can lose the last commits (decision 003).
+    await client.execute("PRAGMA synchronous = NORMAL");
   }
   await client.execute("PRAGMA foreign_keys = ON");
   return {

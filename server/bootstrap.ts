@@ -11,6 +11,7 @@ import { randomSecret } from "./lib/ids.ts";
 import { LocalMediaStorage } from "./lib/storage.ts";
 import { createStripeClient } from "./lib/stripe.ts";
 import { createAiProvider } from "./lib/ai.ts";
+import { loadCredentialSigner } from "./lib/signing_key.ts";
 
 /**
  * In development a missing JWT_SECRET is generated once and kept in DATA_DIR, so tokens survive a
@@ -74,6 +75,11 @@ export async function openServices(
     storage: new LocalMediaStorage(`${config.dataDir}/media`),
     stripe: createStripeClient(config.stripe),
     ai: createAiProvider(config.ai),
+    signer: await loadCredentialSigner(
+      config.dataDir,
+      config.credentialSigningKey,
+      logger,
+    ),
   };
   return {
     deps,

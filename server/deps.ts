@@ -6,6 +6,7 @@ import type { Config } from "./env.ts";
 import type { BackgroundTasks } from "./lib/background.ts";
 import type { JwtSigner } from "./lib/jwt.ts";
 import type { AiProvider } from "./lib/ai.ts";
+import type { CredentialSigner } from "./lib/signing_key.ts";
 import type { Logger } from "./lib/logger.ts";
 import type { MailTransport } from "./lib/mailer.ts";
 import type { RateLimiter } from "./lib/rate_limiter.ts";
@@ -35,6 +36,8 @@ export interface Deps {
   stripe: Stripe | undefined;
   /** An OpenAI-compatible provider when OPENAI_API_KEY is set; AI features degrade or answer 503 without it. */
   ai: AiProvider | undefined;
+  /** The school's Ed25519 key for signed credentials. */
+  signer: CredentialSigner;
   /** Overrides for the providers' endpoints; tests point these at a local fake. */
   oauthEndpoints?: Partial<Record<OAuthProviderName, OAuthEndpoints>>;
 }

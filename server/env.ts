@@ -87,6 +87,29 @@ const EnvSchema = v.object({
   STRIPE_PRICE_BASIC: optionalText,
   STRIPE_PRICE_PREMIUM: optionalText,
   STRIPE_API_BASE: v.optional(url("STRIPE_API_BASE")),
+  SCHOOL_NAME: v.optional(
+    v.pipe(v.string(), v.trim(), v.minLength(1), v.maxLength(200)),
+    "Lectern School",
+  ),
+  /** A path to a PNG or JPEG logo for certificates. */
+  SCHOOL_LOGO: optionalText,
+  /** A private Ed25519 JWK shared by every machine; otherwise one kept in DATA_DIR. */
+  CREDENTIAL_SIGNING_KEY: v.optional(
+    v.pipe(
+      v.string(),
+      v.check(
+        (text) => {
+          try {
+            const jwk = JSON.parse(text);
+            return jwk.kty === "OKP" && jwk.crv === "Ed25519" && !!jwk.d;
+          } catch {
+            return false;
+          }
+        },
+        "CREDENTIAL_SIGNING_KEY must be a private Ed25519 JWK (kty OKP, crv Ed25519, d)",
+      ),
+    ),
+  ),
   OPENAI_API_KEY: optionalText,
   OPENAI_BASE_URL: v.optional(url("OPENAI_BASE_URL")),
   OPENAI_MODEL: v.optional(
@@ -124,6 +147,8 @@ export interface Config {
   };
   stripe: StripeConfig;
   ai: AiConfig;
+  school: { name: string; logoPath: string | undefined };
+  credentialSigningKey: string | undefined;
 }
 
 /** Any OpenAI-compatible provider (OpenAI, Mistral, Ollama, vLLM, llama.cpp); off without a key. */
@@ -192,6 +217,8 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       prices: { basic: e.STRIPE_PRICE_BASIC, premium: e.STRIPE_PRICE_PREMIUM },
       apiBase: e.STRIPE_API_BASE,
     },
+    school: { name: e.SCHOOL_NAME, logoPath: e.SCHOOL_LOGO },
+    credentialSigningKey: e.CREDENTIAL_SIGNING_KEY,
     ai: {
       apiKey: e.OPENAI_API_KEY,
       baseUrl: e.OPENAI_BASE_URL,

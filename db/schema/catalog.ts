@@ -87,6 +87,12 @@ export const media = sqliteTable("media", {
   index("media_owner_idx").on(t.ownerId),
 ]);
 
+export interface CertificateRule {
+  finalExam: boolean;
+  requiredQuizzes: boolean;
+  allLessons: boolean;
+}
+
 export const programs = sqliteTable("programs", {
   id: text("id").primaryKey(),
   instructorId: text("instructor_id").notNull().references(() => users.id),
@@ -106,6 +112,15 @@ export const programs = sqliteTable("programs", {
   priceBundle: integer("price_bundle").notNull().default(0),
   currency: text("currency").notNull().default("USD"),
   freeQuestionsCount: integer("free_questions_count").notNull().default(0),
+  /**
+   * What earns the certificate, all of it: null means the final exam when the program has one,
+   * otherwise every lesson.
+   */
+  certificateRule: text("certificate_rule", { mode: "json" }).$type<
+    CertificateRule
+  >(),
+  /** Null: certificates do not expire. */
+  certificateValidityDays: integer("certificate_validity_days"),
   prerequisites: text("prerequisites", { mode: "json" }).$type<string[]>()
     .notNull().default([]),
   features: text("features", { mode: "json" }).$type<string[]>().notNull()

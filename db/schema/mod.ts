@@ -6,3 +6,4 @@ export * from "./learning.ts";
 export * from "./billing.ts";
 export * from "./quizzes.ts";
 export * from "./events.ts";
+export * from "./certificates.ts";

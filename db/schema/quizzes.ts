@@ -54,6 +54,8 @@ export const GRADING_METHODS = [
   "average",
 ] as const;
 
+export const CERTIFICATE_ROLES = ["none", "required", "final"] as const;
+
 export const quizzes = sqliteTable("quizzes", {
   id: text("id").primaryKey(),
   programId: text("program_id").notNull().references(() => programs.id),
@@ -78,6 +80,9 @@ export const quizzes = sqliteTable("quizzes", {
     .default(false),
   shuffleOptions: integer("shuffle_options", { mode: "boolean" }).notNull()
     .default(false),
+  /** What passing it means for the certificate: nothing, a required quiz, or the final exam. */
+  certificateRole: text("certificate_role", { enum: CERTIFICATE_ROLES })
+    .notNull().default("none"),
   /** Null: the fixed list in quiz_questions; otherwise a fresh random draw per attempt. */
   drawCount: integer("draw_count"),
   drawCategory: text("draw_category"),

@@ -151,6 +151,42 @@ export const emailTemplates = {
       `Your ${data.plan} subscription was cancelled. You keep its benefits until ${data.accessUntil}; after that your account moves to the Free plan.`,
     ]);
   },
+
+  certificate_issued(
+    data: { name: string; program: string; code: string; verifyUrl: string },
+  ): RenderedEmail {
+    return notice(`Your certificate for ${data.program}`, data.name, [
+      `Congratulations: you earned the certificate for "${data.program}".`,
+      `Its verification code is ${data.code}. Anyone you show it to can check it at the link below; the PDF and a signed digital credential are in your account.`,
+    ], { href: data.verifyUrl, label: "See your certificate" });
+  },
+
+  certificate_revoked(
+    data: { name: string; program: string; code: string; reason: string },
+  ): RenderedEmail {
+    return notice(
+      `Your certificate for ${data.program} was revoked`,
+      data.name,
+      [
+        `The certificate ${data.code} for "${data.program}" has been revoked: ${data.reason}`,
+        "Its verification page now says so. Reply to this email if you think this is a mistake.",
+      ],
+    );
+  },
+
+  certificate_reissued(
+    data: {
+      name: string;
+      program: string;
+      oldCode: string;
+      code: string;
+      verifyUrl: string;
+    },
+  ): RenderedEmail {
+    return notice(`A new certificate for ${data.program}`, data.name, [
+      `Your certificate for "${data.program}" was reissued with the code ${data.code}. The old code ${data.oldCode} now points to it.`,
+    ], { href: data.verifyUrl, label: "See your certificate" });
+  },
 };
 
 export type EmailTemplateName = keyof typeof emailTemplates;

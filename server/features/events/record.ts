@@ -4,7 +4,10 @@ import { newId } from "../../lib/ids.ts";
 
 export type EventType =
   | "quiz.attempted"
-  | "quiz.passed";
+  | "quiz.passed"
+  | "certificate.issued"
+  | "certificate.revoked"
+  | "certificate.reissued";
 
 /** Appends an event; call it with the transaction that makes the change, so both commit or neither. */
 export async function recordEvent(

@@ -1,3 +1,5 @@
+import { issueIfEarned } from "../certificates/issue.ts";
+import { announceCertificate } from "../certificates/announce.ts";
 import { and, desc, eq, sql } from "drizzle-orm";
 import type { DbOrTx } from "../../../db/client.ts";
 import {
@@ -41,7 +43,10 @@ export interface ProgressUpdate {
  * marks the UTC day as a learning day, and completes the enrollment when every lesson is done.
  */
 export async function updateProgress(
-  deps: Pick<Deps, "db">,
+  deps: Pick<
+    Deps,
+    "db" | "config" | "signer" | "storage" | "logger" | "background" | "mail"
+  >,
   viewer: Actor,
   input: ProgressUpdate,
 ) {
@@ -64,7 +69,7 @@ export async function updateProgress(
   }
   const now = new Date();
   const seconds = input.timeSpentSeconds ?? 0;
-  await deps.db.transaction(async (tx) => {
+  const certificate = await deps.db.transaction(async (tx) => {
     const { enrollment, resumed } = await ensureEnrollment(
       tx,
       viewer.id,
@@ -118,7 +123,13 @@ export async function updateProgress(
       updatedAt: now,
     }).where(eq(enrollments.id, enrollment.id));
     if (resumed) await refreshEnrolledCount(tx, program.id);
+    return status === "completed"
+      ? await issueIfEarned(tx, deps, viewer.id, program.id)
+      : undefined;
   });
+  if (certificate?.created) {
+    announceCertificate(deps, certificate.certificate.id);
+  }
   return await programProgress(deps, viewer, program.id);
 }
 

@@ -1,5 +1,6 @@
 import { and, asc, eq, isNotNull, lte, ne, sql } from "drizzle-orm";
 import type { Db, Tx } from "../../../db/client.ts";
+import type { Deps as AppDeps } from "../../deps.ts";
 import {
   accommodations,
   type Program,
@@ -26,6 +27,7 @@ import { paymentRequiredFor } from "../access/errors.ts";
 import { canUseFeature, isOwnerOrAdmin } from "../access/service.ts";
 import type { Actor } from "../programs/service.ts";
 import { inCategory } from "./bank.ts";
+import { announceCertificate } from "../certificates/announce.ts";
 import { type GradedOutcome, onAttemptGraded } from "./hooks.ts";
 import { finishedAttempts } from "./hooks.ts";
 import {
@@ -43,7 +45,10 @@ import {
   snapshotQuestion,
 } from "./snapshot.ts";
 
-type Deps = { db: Db };
+type Deps = Pick<
+  AppDeps,
+  "db" | "config" | "signer" | "storage" | "logger" | "background" | "mail"
+>;
 export interface AnswerInput {
   questionId: string;
   selectedAnswer?: unknown;
@@ -247,21 +252,52 @@ function checkAnswers(attempt: QuizAttempt, answers: AnswerInput[]) {
   if (Object.keys(fields).length > 0) throw validationFailed(fields);
 }
 
+/**
+ * Writes answer rows in one statement (an upsert over rows that exist since the start): a submit
+ * is a handful of statements, not one per question.
+ */
+async function upsertAnswerRows(tx: Tx, rows: QuizAttemptAnswer[]) {
+  if (rows.length === 0) return;
+  await tx.insert(quizAttemptAnswers).values(rows).onConflictDoUpdate({
+    target: [quizAttemptAnswers.attemptId, quizAttemptAnswers.questionId],
+    set: {
+      response: sql`excluded.response`,
+      savedAt: sql`excluded.saved_at`,
+      awarded: sql`excluded.awarded`,
+      outcome: sql`excluded.outcome`,
+      responseKey: sql`excluded.response_key`,
+    },
+  });
+}
+
+/** The attempt's rows with these answers applied (in memory). */
+function withAnswers(
+  rows: QuizAttemptAnswer[],
+  answers: AnswerInput[],
+  now: Date,
+): QuizAttemptAnswer[] {
+  const given = new Map(answers.map((a) => [a.questionId, a.selectedAnswer]));
+  return rows.map((row) =>
+    given.has(row.questionId)
+      ? { ...row, response: given.get(row.questionId) ?? null, savedAt: now }
+      : row
+  );
+}
+
 async function writeAnswers(
   tx: Tx,
   attemptId: string,
   answers: AnswerInput[],
   now: Date,
 ) {
-  for (const answer of answers) {
-    await tx.update(quizAttemptAnswers).set({
-      response: answer.selectedAnswer ?? null,
-      savedAt: now,
-    }).where(and(
-      eq(quizAttemptAnswers.attemptId, attemptId),
-      eq(quizAttemptAnswers.questionId, answer.questionId),
-    ));
-  }
+  const rows = await answerRows(tx, attemptId);
+  const touched = new Set(answers.map((a) => a.questionId));
+  await upsertAnswerRows(
+    tx,
+    withAnswers(rows, answers, now).filter((row) =>
+      touched.has(row.questionId)
+    ),
+  );
 }
 
 export function attemptExpiredError(attempt: QuizAttempt) {
@@ -319,85 +355,92 @@ async function finalize(
   finishedBy: "submit" | "deadline",
   lastAnswers: AnswerInput[] = [],
 ): Promise<Finalized> {
-  return await deps.db.transaction(async (tx) => {
-    const [attempt] = await tx.select().from(quizAttempts).where(
-      eq(quizAttempts.id, attemptId),
-    );
-    if (!attempt) throw notFound("Attempt");
-    if (attempt.status !== "in_progress") {
-      return {
-        attempt,
-        answers: await answerRows(tx, attempt.id),
-        outcome: null,
-      };
-    }
-    if (lastAnswers.length > 0) {
-      await writeAnswers(tx, attempt.id, lastAnswers, now);
-    }
-    const rows = await answerRows(tx, attempt.id);
-    const byId = new Map(rows.map((row) => [row.questionId, row]));
-    let score = 0;
-    let total = 0;
-    let correct = 0;
-    let incorrect = 0;
-    let pending = 0;
-    for (const snap of attempt.snapshot) {
-      const question = snapshotQuestion(snap);
-      const row = byId.get(snap.id);
-      const marks = scoreQuestion(question, row?.response ?? null);
-      const max = maxPointsOf(question);
-      const awarded = marks.fraction === null
-        ? null
-        : round2(marks.fraction * max);
-      if (marks.outcome !== "ungraded") total += max;
-      if (awarded !== null) score += awarded;
-      if (marks.outcome === "correct") correct++;
-      else if (marks.outcome === "pending") pending++;
-      else if (marks.outcome !== "ungraded") incorrect++;
-      await tx.update(quizAttemptAnswers).set({
-        awarded,
-        outcome: marks.outcome,
-        responseKey: marks.responseKey,
-      }).where(and(
-        eq(quizAttemptAnswers.attemptId, attempt.id),
-        eq(quizAttemptAnswers.questionId, snap.id),
-      ));
-    }
-    const [quiz] = await tx.select().from(quizzes).where(
-      eq(quizzes.id, attempt.quizId),
-    );
-    const endedAt =
-      finishedBy === "deadline" && attempt.expiresAt && attempt.expiresAt < now
+  const finalized = await deps.db.transaction(
+    async (tx): Promise<Finalized> => {
+      const [attempt] = await tx.select().from(quizAttempts).where(
+        eq(quizAttempts.id, attemptId),
+      );
+      if (!attempt) throw notFound("Attempt");
+      if (attempt.status !== "in_progress") {
+        return {
+          attempt,
+          answers: await answerRows(tx, attempt.id),
+          outcome: null,
+        };
+      }
+      const rows = withAnswers(
+        await answerRows(tx, attempt.id),
+        lastAnswers,
+        now,
+      );
+      const byId = new Map(rows.map((row) => [row.questionId, row]));
+      const marked: QuizAttemptAnswer[] = [];
+      let score = 0;
+      let total = 0;
+      let correct = 0;
+      let incorrect = 0;
+      let pending = 0;
+      for (const snap of attempt.snapshot) {
+        const question = snapshotQuestion(snap);
+        const row = byId.get(snap.id);
+        const marks = scoreQuestion(question, row?.response ?? null);
+        const max = maxPointsOf(question);
+        const awarded = marks.fraction === null
+          ? null
+          : round2(marks.fraction * max);
+        if (marks.outcome !== "ungraded") total += max;
+        if (awarded !== null) score += awarded;
+        if (marks.outcome === "correct") correct++;
+        else if (marks.outcome === "pending") pending++;
+        else if (marks.outcome !== "ungraded") incorrect++;
+        if (row) {
+          marked.push({
+            ...row,
+            awarded,
+            outcome: marks.outcome,
+            responseKey: marks.responseKey,
+          });
+        }
+      }
+      await upsertAnswerRows(tx, marked);
+      const [quiz] = await tx.select().from(quizzes).where(
+        eq(quizzes.id, attempt.quizId),
+      );
+      const endedAt = finishedBy === "deadline" && attempt.expiresAt &&
+          attempt.expiresAt < now
         ? attempt.expiresAt
         : now;
-    const percentage = total > 0 ? round2((score / total) * 100) : 100;
-    const done = pending === 0;
-    const update = {
-      status: done ? "completed" as const : "pending_review" as const,
-      submittedAt: endedAt,
-      finishedBy,
-      timeTakenSeconds: Math.max(
-        0,
-        Math.round((endedAt.getTime() - attempt.startedAt.getTime()) / 1000),
-      ),
-      score: round2(score),
-      totalPoints: round2(total),
-      scorePercentage: done ? percentage : null,
-      passed: done ? percentage >= quiz!.passingScore : null,
-      correctCount: correct,
-      incorrectCount: incorrect,
-    };
-    await tx.update(quizAttempts).set(update).where(
-      eq(quizAttempts.id, attempt.id),
-    );
-    const closed = { ...attempt, ...update };
-    const outcome = done ? await onAttemptGraded(tx, closed, quiz!) : null;
-    return {
-      attempt: closed,
-      answers: await answerRows(tx, attempt.id),
-      outcome,
-    };
-  });
+      const percentage = total > 0 ? round2((score / total) * 100) : 100;
+      const done = pending === 0;
+      const update = {
+        status: done ? "completed" as const : "pending_review" as const,
+        submittedAt: endedAt,
+        finishedBy,
+        timeTakenSeconds: Math.max(
+          0,
+          Math.round((endedAt.getTime() - attempt.startedAt.getTime()) / 1000),
+        ),
+        score: round2(score),
+        totalPoints: round2(total),
+        scorePercentage: done ? percentage : null,
+        passed: done ? percentage >= quiz!.passingScore : null,
+        correctCount: correct,
+        incorrectCount: incorrect,
+      };
+      await tx.update(quizAttempts).set(update).where(
+        eq(quizAttempts.id, attempt.id),
+      );
+      const closed = { ...attempt, ...update };
+      const outcome = done
+        ? await onAttemptGraded(tx, deps, closed, quiz!)
+        : null;
+      return { attempt: closed, answers: marked, outcome };
+    },
+  );
+  if (finalized.outcome?.certificateId) {
+    announceCertificate(deps, finalized.outcome.certificateId);
+  }
+  return finalized;
 }
 
 /** Closes an open attempt whose time is up, with what was saved. Returns whether it did. */
@@ -508,7 +551,7 @@ export async function gradeAttempt(
   });
   if (Object.keys(fields).length > 0) throw validationFailed(fields);
 
-  return await deps.db.transaction(async (tx) => {
+  const result = await deps.db.transaction(async (tx) => {
     const [current] = await tx.select().from(quizAttempts).where(
       eq(quizAttempts.id, attempt.id),
     );
@@ -564,9 +607,13 @@ export async function gradeAttempt(
     const graded = { ...current, ...update };
     const outcome = stillPending
       ? null
-      : await onAttemptGraded(tx, graded, quiz!);
+      : await onAttemptGraded(tx, deps, graded, quiz!);
     return { attempt: graded, answers: marked, outcome, quiz: quiz! };
   });
+  if (result.outcome?.certificateId) {
+    announceCertificate(deps, result.outcome.certificateId);
+  }
+  return result;
 }
 
 /** Sets (or with multiplier 1, clears) a learner's extra time in a program. */

@@ -7,6 +7,7 @@ import {
   quizAttempts,
 } from "../../../db/schema/mod.ts";
 import { recordEvent } from "../events/record.ts";
+import { type IssueDeps, issueIfEarned } from "../certificates/issue.ts";
 import { finalGrade, type FinishedAttempt } from "./rules.ts";
 
 export interface GradedOutcome {
@@ -45,10 +46,11 @@ export async function finishedAttempts(
  * Runs inside the transaction that grades an attempt (on submit, at the deadline, or when an
  * essay is marked). Appends `quiz.attempted`, and `quiz.passed` once per learner and quiz when the
  * final grade first reaches the passing score: the certificate rule reacts to that record, in the
- * same transaction, so a pass and what it earns commit together.
+ * same transaction (issueIfEarned), so a pass and the certificate it earns commit together.
  */
 export async function onAttemptGraded(
   tx: Tx,
+  deps: IssueDeps,
   attempt: QuizAttempt,
   quiz: Quiz,
 ): Promise<GradedOutcome> {
@@ -87,5 +89,19 @@ export async function onAttemptGraded(
     subjectId: quiz.id,
     payload: { attemptId: attempt.id, finalGrade: grade },
   });
-  return { finalGrade: grade, passedNow: true, certificateId: null };
+  const issued = await issueIfEarned(
+    tx,
+    deps,
+    attempt.userId,
+    attempt.programId,
+    {
+      quizAttemptId: attempt.id,
+      score: quiz.certificateRole === "final" ? grade : null,
+    },
+  );
+  return {
+    finalGrade: grade,
+    passedNow: true,
+    certificateId: issued?.created ? issued.certificate.id : null,
+  };
 }

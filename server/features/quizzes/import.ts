@@ -11,7 +11,7 @@ import {
 import type { Deps } from "../../deps.ts";
 import { notFound, validationFailed } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
-import { sha256Hex } from "../../lib/storage.ts";
+import { createHash } from "node:crypto";
 import { type Actor, getEditableProgram } from "../programs/service.ts";
 import { detectFormat, PARSERS } from "./importers/mod.ts";
 import {
@@ -62,8 +62,9 @@ function stableStringify(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export const questionHash = (question: Question) =>
-  sha256Hex(new TextEncoder().encode(stableStringify(question)));
+/** Synchronous on purpose: awaiting WebCrypto once per question costs seconds on a large bank. */
+export const questionHash = (question: Question): string =>
+  createHash("sha256").update(stableStringify(question)).digest("hex");
 
 /** The question as stored: common fields in columns, the type's own parts in `body`. */
 export function toRow(
@@ -184,7 +185,7 @@ export async function importQuestions(
     }
     valid.push({
       question: checked.output,
-      hash: await questionHash(checked.output),
+      hash: questionHash(checked.output),
     });
   }
   const quizSummary = quiz
@@ -248,6 +249,9 @@ export async function importQuestions(
       await tx.insert(questions).values(rows);
       for (const row of rows) idsByHash.set(row.contentHash, row.id);
       onProgress?.(Math.min(i + INSERT_CHUNK, fresh.length), fresh.length);
+      // libsql frees each prepared statement when the GC finalizes it, on a macrotask; the
+      // synchronous driver never yields one, so without this a large import holds them all.
+      await new Promise((resolve) => setTimeout(resolve, 0));
     }
     if (quizId) {
       const ordered = [

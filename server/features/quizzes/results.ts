@@ -1,5 +1,6 @@
 import { and, count, desc, eq, inArray, ne, sql } from "drizzle-orm";
 import type { Db } from "../../../db/client.ts";
+import type { Deps } from "../../deps.ts";
 import {
   type Program,
   questions,
@@ -226,7 +227,7 @@ export async function questionStats(db: Db, quizId: string) {
  * one learner's or one status, e.g. `pending_review` for essays to mark) with per-question statistics.
  */
 export async function listAttempts(
-  deps: { db: Db },
+  deps: Deps,
   viewer: Actor,
   quizId: string,
   filter: { userId?: string; status?: QuizAttempt["status"] },

@@ -1,5 +1,9 @@
 import * as v from "valibot";
-import { ATTEMPT_STATUSES, GRADING_METHODS } from "../../../db/schema/mod.ts";
+import {
+  ATTEMPT_STATUSES,
+  CERTIFICATE_ROLES,
+  GRADING_METHODS,
+} from "../../../db/schema/mod.ts";
 import { pageQuery, PaginationSchema } from "../../lib/pagination.ts";
 import { DIFFICULTIES, type QuestionType } from "./question_model.ts";
 
@@ -84,6 +88,13 @@ const settings = {
   ),
   shuffleQuestions: v.optional(v.boolean()),
   shuffleOptions: v.optional(v.boolean()),
+  /** For the certificate: `final` (the final exam), `required`, or `none`. */
+  certificateRole: v.optional(
+    v.picklist(
+      CERTIFICATE_ROLES,
+      `certificateRole must be one of ${CERTIFICATE_ROLES.join(", ")}`,
+    ),
+  ),
   /** New questions for the bank, in 002's shape or the native one (with `type`); they become the list. */
   questions: v.optional(
     v.pipe(v.array(v.unknown()), v.maxLength(1000, "At most 1000 questions")),
@@ -136,6 +147,7 @@ export const QuizDetailSchema = v.object({
   gradingMethod: v.string(),
   shuffleQuestions: v.boolean(),
   shuffleOptions: v.boolean(),
+  certificateRole: v.string(),
   draw: v.nullable(v.object({
     count: v.number(),
     category: v.nullable(v.string()),

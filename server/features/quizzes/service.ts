@@ -154,6 +154,7 @@ export async function quizDetail(deps: Db, viewer: Actor, quizId: string) {
     gradingMethod: quiz.gradingMethod,
     shuffleQuestions: quiz.shuffleQuestions,
     shuffleOptions: quiz.shuffleOptions,
+    certificateRole: quiz.certificateRole,
     draw: quiz.drawCount === null ? null : {
       count: quiz.drawCount,
       category: quiz.drawCategory,
@@ -225,6 +226,9 @@ function settingsToColumns(input: Settings, current?: Quiz) {
       : {}),
     ...(input.shuffleOptions !== undefined
       ? { shuffleOptions: input.shuffleOptions }
+      : {}),
+    ...(input.certificateRole !== undefined
+      ? { certificateRole: input.certificateRole }
       : {}),
     ...(draw ??
       (listGiven
