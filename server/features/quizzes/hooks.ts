@@ -89,16 +89,19 @@ export async function onAttemptGraded(
     subjectId: quiz.id,
     payload: { attemptId: attempt.id, finalGrade: grade },
   });
-  const issued = await issueIfEarned(
-    tx,
-    deps,
-    attempt.userId,
-    attempt.programId,
-    {
-      quizAttemptId: attempt.id,
-      score: quiz.certificateRole === "final" ? grade : null,
-    },
-  );
+  // Completion rules only ever involve final or required quizzes (and lessons).
+  const issued = quiz.certificateRole === "none"
+    ? undefined
+    : await issueIfEarned(
+      tx,
+      deps,
+      attempt.userId,
+      attempt.programId,
+      {
+        quizAttemptId: attempt.id,
+        score: quiz.certificateRole === "final" ? grade : null,
+      },
+    );
   return {
     finalGrade: grade,
     passedNow: true,
