@@ -1,5 +1,5 @@
 /**
- * `deno task bench [http] [import] [submit]`: the benchmarks, all of them when none is named.
+ * `deno task bench [http] [import] [submit] [certificates]`: the benchmarks, all of them when none is named.
  *
  * - http: starts the real server on a temporary database and measures it with autocannon. Prints
  *   req/s and p99 latency for GET /healthz, GET /api/auth/me, POST /api/auth/login, the catalog
@@ -10,6 +10,9 @@
  * - submit: POST /api/quizzes/:id/submit under load, every request grading an open attempt
  *   (bench/submit_load.ts).
  *
+ * - certificates: PDF render time, certificates issued per second, and the verification page's
+ *   throughput against /healthz (bench/certificates.ts).
+ *
  * BENCH_SECONDS (default 10) and BENCH_CONNECTIONS (default 50) tune the runs.
  */
 import { openServices } from "../server/bootstrap.ts";
@@ -19,6 +22,7 @@ import { createLogger } from "../server/lib/logger.ts";
 import { seedCatalog } from "./catalog_seed.ts";
 import { printImportResult, runImportBench } from "./gift_import.ts";
 import { printSubmitResult, runSubmitBench } from "./submit_load.ts";
+import { runCertificateBench } from "./certificates.ts";
 import {
   CONNECTIONS,
   load,
@@ -127,6 +131,7 @@ const BENCHMARKS: Record<string, () => Promise<void>> = {
   http: runHttpBench,
   import: async () => printImportResult(await runImportBench()),
   submit: async () => printSubmitResult(await runSubmitBench()),
+  certificates: runCertificateBench,
 };
 
 const chosen = Deno.args.length ? Deno.args : Object.keys(BENCHMARKS);

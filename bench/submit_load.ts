@@ -21,6 +21,7 @@ import {
   CONNECTIONS,
   load,
   pool,
+  profileDuring,
   type RouteResult,
   rssMb,
   startServer,
@@ -225,31 +226,32 @@ export async function runSubmitBench(): Promise<SubmitBenchResult> {
 
     // Each request takes the next open attempt; autocannon stops after exactly that many.
     let next = 0;
-    const route = await load(
-      "POST /api/quizzes/:id/submit",
-      `${server.base}/`,
-      {
-        amount: attempts.length,
-        connections: Math.min(CONNECTIONS, attempts.length),
-        requests: [{
-          method: "POST",
-          setupRequest: (request: Record<string, unknown>) => {
-            const attempt = attempts[next++];
-            if (!attempt) throw new Error("ran out of open attempts");
-            return {
-              ...request,
-              method: "POST",
-              path: `/api/quizzes/${attempt.quizId}/submit`,
-              headers: {
-                "content-type": "application/json",
-                authorization: `Bearer ${attempt.token}`,
-              },
-              body: attempt.body,
-            };
-          },
-        }],
-      },
-    );
+    const route = await profileDuring(server, "submit", () =>
+      load(
+        "POST /api/quizzes/:id/submit",
+        `${server.base}/`,
+        {
+          amount: attempts.length,
+          connections: Math.min(CONNECTIONS, attempts.length),
+          requests: [{
+            method: "POST",
+            setupRequest: (request: Record<string, unknown>) => {
+              const attempt = attempts[next++];
+              if (!attempt) throw new Error("ran out of open attempts");
+              return {
+                ...request,
+                method: "POST",
+                path: `/api/quizzes/${attempt.quizId}/submit`,
+                headers: {
+                  "content-type": "application/json",
+                  authorization: `Bearer ${attempt.token}`,
+                },
+                body: attempt.body,
+              };
+            },
+          }],
+        },
+      ));
     const loadedRss = await rssMb(server.pid);
 
     // Every attempt must have been graded by one of the measured requests.

@@ -87,12 +87,15 @@ export function benchEnv(
     LECTERN_ENV: "production",
     JWT_SECRET: "bench-secret-that-is-long-enough-for-hs256",
     AUTH_RATE_LIMIT: "100000000",
+    VERIFY_RATE_LIMIT: "100000000",
     LOG_LEVEL: Deno.env.get("BENCH_LOG_LEVEL") ?? "info",
   };
 }
 
 export interface BenchServer {
   port: number;
+  /** The V8 inspector's port when BENCH_PROFILE is set (see `profileDuring`). */
+  inspectPort?: number;
   base: string;
   dataDir: string;
   env: Record<string, string>;
@@ -105,9 +108,11 @@ export async function startServer(): Promise<BenchServer> {
   const dataDir = await Deno.makeTempDir({ prefix: "lectern-bench-" });
   const port = freePort();
   const env = benchEnv(dataDir, port);
+  const inspectPort = PROFILE_DIR ? freePort() : undefined;
   const server = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
+      ...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : []),
       "--allow-net",
       "--allow-read",
       "--allow-write",
@@ -140,7 +145,64 @@ export async function startServer(): Promise<BenchServer> {
     await stop();
     throw error;
   }
-  return { port, base, dataDir, env, pid: server.pid, stop };
+  return {
+    port,
+    base,
+    dataDir,
+    env,
+    pid: server.pid,
+    stop,
+    ...(inspectPort ? { inspectPort } : {}),
+  };
+}
+
+/** BENCH_PROFILE=DIR: the measured phase is CPU-profiled in the server, saved as DIR/NAME.cpuprofile. */
+export const PROFILE_DIR = Deno.env.get("BENCH_PROFILE");
+
+/**
+ * Runs `work` with V8's sampling profiler on in the server (through its inspector, so the server
+ * runs unchanged) when BENCH_PROFILE is set; the profile opens in Chrome DevTools.
+ */
+export async function profileDuring<T>(
+  server: BenchServer,
+  name: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  if (!PROFILE_DIR || !server.inspectPort) return await work();
+  const targets = await (await fetch(
+    `http://127.0.0.1:${server.inspectPort}/json/list`,
+  )).json() as { webSocketDebuggerUrl: string }[];
+  const socket = new WebSocket(targets[0]!.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    socket.onopen = resolve;
+    socket.onerror = reject;
+  });
+  let nextId = 0;
+  const pending = new Map<number, (result: unknown) => void>();
+  socket.onmessage = (event) => {
+    const message = JSON.parse(event.data);
+    pending.get(message.id)?.(message.result);
+    pending.delete(message.id);
+  };
+  const send = (method: string, params: Record<string, unknown> = {}) =>
+    new Promise<unknown>((resolve) => {
+      const id = ++nextId;
+      pending.set(id, resolve);
+      socket.send(JSON.stringify({ id, method, params }));
+    });
+  await send("Profiler.enable");
+  await send("Profiler.setSamplingInterval", { interval: 200 });
+  await send("Profiler.start");
+  try {
+    return await work();
+  } finally {
+    const { profile } = await send("Profiler.stop") as { profile: unknown };
+    await Deno.mkdir(PROFILE_DIR, { recursive: true });
+    const path = `${PROFILE_DIR}/${name}.cpuprofile`;
+    await Deno.writeTextFile(path, JSON.stringify(profile));
+    console.log(`CPU profile of the server: ${path}`);
+    socket.close();
+  }
 }
 
 /** Runs `work` over `items` with at most `limit` of them in flight. */

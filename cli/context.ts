@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from "@commander-js/extra-typings";
 import { openServices, type Services } from "../server/bootstrap.ts";
 import { ConfigError, loadConfig } from "../server/env.ts";
 import { AppError } from "../server/lib/errors.ts";
@@ -44,4 +45,12 @@ export function reportError(error: unknown): never {
     `error: ${error instanceof Error ? error.message : String(error)}`,
   );
   Deno.exit(2);
+}
+
+/** Commander option parser for counts: refuses "abc", "0" and "1.5" instead of passing NaN along. */
+export function positiveInt(value: string): number {
+  if (!/^[1-9][0-9]{0,6}$/.test(value.trim())) {
+    throw new InvalidArgumentError("must be a positive whole number");
+  }
+  return Number(value);
 }

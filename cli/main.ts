@@ -8,11 +8,12 @@ import { usersCommand } from "./commands/users.ts";
 import { enrollmentsCommand } from "./commands/enrollments.ts";
 import { subscriptionsCommand } from "./commands/subscriptions.ts";
 import { quizzesCommand } from "./commands/quizzes.ts";
+import { certificatesCommand } from "./commands/certificates.ts";
 
 /** `deno task cli <noun> <verb>`: every command calls the same services as the API. */
 const program = new Command("lectern")
   .description(
-    "Administer a Lectern server: the database, accounts, emails, the catalog, enrollments and plans",
+    "Administer a Lectern server: the database, accounts, emails, the catalog, enrollments, plans, quizzes and certificates",
   )
   .version(API_VERSION)
   .showHelpAfterError()
@@ -23,6 +24,7 @@ const program = new Command("lectern")
   .addCommand(categoriesCommand)
   .addCommand(enrollmentsCommand)
   .addCommand(subscriptionsCommand)
-  .addCommand(quizzesCommand);
+  .addCommand(quizzesCommand)
+  .addCommand(certificatesCommand);
 
 await program.parseAsync(Deno.args, { from: "user" });

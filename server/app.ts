@@ -20,6 +20,12 @@ import { attemptRoutes } from "./features/quizzes/attempt_routes.ts";
 import { bankRoutes } from "./features/quizzes/bank_routes.ts";
 import { MAX_IMPORT_BYTES } from "./features/quizzes/import.ts";
 import { categoryRoutes } from "./features/categories/routes.ts";
+import {
+  adminCertificateRoutes,
+  certificateRoutes,
+  myCertificateRoutes,
+} from "./features/certificates/routes.ts";
+import { certificatePageRoutes } from "./features/certificates/page_routes.tsx";
 import { curriculumRoutes } from "./features/curriculum/routes.ts";
 import { instructorRoutes } from "./features/instructors/routes.ts";
 import {
@@ -105,6 +111,8 @@ export function createApp(deps: Deps) {
   app.route("/api/auth", authRoutes(deps));
   app.route("/api/users", userRoutes(deps));
   app.route("/api/user", learnerDashboardRoutes(deps));
+  app.route("/api/users", myCertificateRoutes(deps));
+  app.route("/api/user", myCertificateRoutes(deps));
   app.route("/api/programs", programRoutes(deps));
   app.route("/api/programs", curriculumRoutes(deps));
   app.route("/api/programs", reviewRoutes(deps));
@@ -117,10 +125,13 @@ export function createApp(deps: Deps) {
   app.route("/api/quizzes", bankRoutes(deps));
   app.route("/api/quizzes", attemptRoutes(deps));
   app.route("/api/quizzes", quizItemRoutes(deps));
+  app.route("/api/certificates", certificateRoutes(deps));
+  app.route("/api/admin/certificates", adminCertificateRoutes(deps));
   app.route("/api/categories", categoryRoutes(deps));
   app.route("/api/instructors", instructorRoutes(deps));
   app.route("/api/search", searchRoutes(deps));
   app.route("/", mediaFileRoutes(deps));
+  app.route("/", certificatePageRoutes(deps));
   app.route("/", pageRoutes(deps));
 
   app.get(

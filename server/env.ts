@@ -72,6 +72,15 @@ const EnvSchema = v.object({
     "info",
   ),
   AUTH_RATE_LIMIT: v.optional(positiveInt("AUTH_RATE_LIMIT"), "60"),
+  /** Certificate verification lookups per IP a minute. */
+  VERIFY_RATE_LIMIT: v.optional(positiveInt("VERIFY_RATE_LIMIT"), "120"),
+  /** Unknown codes per IP in 15 minutes before verification answers 429. */
+  VERIFY_MISS_LIMIT: v.optional(positiveInt("VERIFY_MISS_LIMIT"), "30"),
+  /** The first delay added to a miss once an IP has missed 5 times; it doubles with each miss. */
+  VERIFY_MISS_DELAY_MS: v.optional(
+    positiveInt("VERIFY_MISS_DELAY_MS"),
+    "250",
+  ),
   TRUST_PROXY: v.optional(flag, "false"),
   BODY_LIMIT_BYTES: v.optional(positiveInt("BODY_LIMIT_BYTES"), "1048576"),
   UPLOAD_LIMIT_BYTES: v.optional(
@@ -137,6 +146,7 @@ export interface Config {
   corsOrigins: string[];
   logLevel: LogLevel;
   authRateLimit: number;
+  verify: { rateLimit: number; missLimit: number; missDelayMs: number };
   trustProxy: boolean;
   bodyLimitBytes: number;
   /** Multipart uploads (media); each kind has its own lower limit too. */
@@ -204,6 +214,11 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     corsOrigins: e.CORS_ORIGINS.split(",").map((s) => s.trim()).filter(Boolean),
     logLevel: e.LOG_LEVEL,
     authRateLimit: e.AUTH_RATE_LIMIT,
+    verify: {
+      rateLimit: e.VERIFY_RATE_LIMIT,
+      missLimit: e.VERIFY_MISS_LIMIT,
+      missDelayMs: e.VERIFY_MISS_DELAY_MS,
+    },
     trustProxy: e.TRUST_PROXY,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     uploadLimitBytes: e.UPLOAD_LIMIT_BYTES,

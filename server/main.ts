@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from "./env.ts";
 import { deliverDue } from "./features/email/service.ts";
 import { syncAllTiers } from "./features/subscriptions/current.ts";
 import { finalizeExpiredAttempts } from "./features/quizzes/attempts.ts";
+import { renderMissingPdfs } from "./features/certificates/service.ts";
 
 const SHUTDOWN_GRACE_MS = 10_000;
 const OUTBOX_SWEEP_MS = 30_000;
@@ -39,7 +40,11 @@ async function main() {
     () =>
       deps.background.run(
         "quiz attempt sweep",
-        () => finalizeExpiredAttempts(deps),
+        async () => {
+          await finalizeExpiredAttempts(deps);
+          // A certificate issued just before a crash has no PDF yet.
+          await renderMissingPdfs(deps);
+        },
       ),
     ATTEMPT_SWEEP_MS,
   );

@@ -7,7 +7,12 @@ import {
 } from "../../server/features/enrollments/service.ts";
 import { getVisibleProgram } from "../../server/features/programs/service.ts";
 import { resolveUser } from "../../server/features/users/service.ts";
-import { printJson, reportError, withServices } from "../context.ts";
+import {
+  positiveInt,
+  printJson,
+  reportError,
+  withServices,
+} from "../context.ts";
 import { CLI_ACTOR } from "./programs.ts";
 
 export const enrollmentsCommand = new Command("enrollments").description(
@@ -95,7 +100,7 @@ enrollmentsCommand.command("list")
   .description("Enrollments with their grants, newest first")
   .option("--user <user>", "only this learner (id or email)")
   .option("--program <program>", "only this program (id or slug)")
-  .option("--limit <n>", "how many", (v) => Number.parseInt(v, 10), 50)
+  .option("--limit <n>", "how many", positiveInt, 50)
   .option("--json", "print as JSON")
   .action(async (options) => {
     try {

@@ -4,7 +4,12 @@ import {
   getOutboxMessage,
   listOutbox,
 } from "../../server/features/email/service.ts";
-import { printJson, reportError, withServices } from "../context.ts";
+import {
+  positiveInt,
+  printJson,
+  reportError,
+  withServices,
+} from "../context.ts";
 
 export const outboxCommand = new Command("outbox").description(
   "Emails the platform has sent or kept",
@@ -18,7 +23,7 @@ outboxCommand.command("list")
       OUTBOX_STATUSES,
     ),
   )
-  .option("--limit <n>", "how many", (v) => Number.parseInt(v, 10), 20)
+  .option("--limit <n>", "how many", positiveInt, 20)
   .option("--json", "print as JSON")
   .action(async (options) => {
     try {

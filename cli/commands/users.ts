@@ -1,7 +1,12 @@
 import { Argument, Command, Option } from "@commander-js/extra-typings";
 import { ROLES, type User, USER_STATUSES } from "../../db/schema/mod.ts";
 import * as users from "../../server/features/users/service.ts";
-import { printJson, reportError, withServices } from "../context.ts";
+import {
+  positiveInt,
+  printJson,
+  reportError,
+  withServices,
+} from "../context.ts";
 import { readNewPassword } from "../password_input.ts";
 
 export const usersCommand = new Command("users").description(
@@ -74,8 +79,8 @@ usersCommand.command("list")
   .addOption(
     new Option("--status <status>", "only this status").choices(USER_STATUSES),
   )
-  .option("--limit <n>", "how many", (v) => Number.parseInt(v, 10), 50)
-  .option("--page <n>", "which page", (v) => Number.parseInt(v, 10), 1)
+  .option("--limit <n>", "how many", positiveInt, 50)
+  .option("--page <n>", "which page", positiveInt, 1)
   .option("--json", "print as JSON")
   .action(async (options) => {
     try {

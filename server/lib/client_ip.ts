@@ -7,8 +7,9 @@ import { getConnInfo } from "hono/deno";
  */
 export function clientIp(c: Context, trustProxy: boolean): string {
   if (trustProxy) {
+    // The last X-Forwarded-For entry is the one our proxy added; earlier ones are the client's say.
     const forwarded = c.req.header("fly-client-ip") ??
-      c.req.header("x-forwarded-for")?.split(",")[0];
+      c.req.header("x-forwarded-for")?.split(",").at(-1);
     if (forwarded?.trim()) return forwarded.trim();
   }
   try {

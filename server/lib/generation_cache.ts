@@ -1,4 +1,4 @@
-import type { WriteGeneration } from "../../db/write_generation.ts";
+import type { Generation } from "../../db/write_generation.ts";
 
 interface Entry<V> {
   value: V;
@@ -8,18 +8,19 @@ interface Entry<V> {
 
 /**
  * A bounded map whose entries are valid only while nothing has been written since they were loaded
- * (and for at most `ttlMs`, the bound where no write generation can be watched, e.g. a remote
- * libsql server). Load with `generationBefore = cache.generation` read *before* the query, so a write
+ * (`writes`: the database's WriteGeneration, or a scope of it for a cache that depends on a few
+ * tables only), and for at most `ttlMs` (the bound where no write generation can be watched, e.g. a
+ * remote libsql server). Load with `generationBefore = cache.generation` read *before* the query, so a write
  * that commits while the query runs invalidates what it returned.
  */
 export class GenerationCache<V> {
   readonly #entries = new Map<string, Entry<V>>();
-  readonly #writes: WriteGeneration;
+  readonly #writes: Generation;
   readonly #ttlMs: number;
   readonly #maxEntries: number;
 
   constructor(
-    writes: WriteGeneration,
+    writes: Generation,
     options: { ttlMs: number; maxEntries: number },
   ) {
     this.#writes = writes;

@@ -20,6 +20,23 @@ export class RateLimiter {
       : 0;
   }
 
+  /** Takes back one counted hit (e.g. an attempt that turned out not to be a miss). */
+  release(key: string): void {
+    const window = this.#windows.get(key);
+    if (window && window.count > 0) window.count--;
+  }
+
+  /** The current window's count for a key, without counting a hit. */
+  peek(key: string): { count: number; retryAfter: number } {
+    const now = Date.now();
+    const window = this.#windows.get(key);
+    if (!window || window.resetAt <= now) return { count: 0, retryAfter: 0 };
+    return {
+      count: window.count,
+      retryAfter: Math.max(1, Math.ceil((window.resetAt - now) / 1000)),
+    };
+  }
+
   #sweep(now: number) {
     for (const [key, window] of this.#windows) {
       if (window.resetAt <= now) this.#windows.delete(key);

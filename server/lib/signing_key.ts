@@ -81,3 +81,20 @@ export async function loadCredentialSigner(
   logger.info(`generated the credential signing key in ${path}; back it up`);
   return await signerFrom(jwk);
 }
+
+/** The public half of this server's key, without creating one: what offline verification uses. */
+export async function localPublicJwk(
+  dataDir: string,
+  fromEnv: string | undefined,
+): Promise<CredentialSigner["publicJwk"] | undefined> {
+  if (fromEnv) return (await signerFrom(JSON.parse(fromEnv))).publicJwk;
+  try {
+    const jwk = JSON.parse(
+      await Deno.readTextFile(`${dataDir}/${SIGNING_KEY_FILE}`),
+    );
+    return (await signerFrom(jwk)).publicJwk;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}

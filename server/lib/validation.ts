@@ -1,6 +1,7 @@
 import type { Context, Env, MiddlewareHandler, ValidationTargets } from "hono";
 import { validator } from "hono-openapi";
 import type * as v from "valibot";
+import * as valibot from "valibot";
 import { AppError, badRequest, validationFailed } from "./errors.ts";
 
 interface Issue {
@@ -77,4 +78,14 @@ export function validate<
   };
   // Keep the metadata hono-openapi attached to `inner`, so the route is still documented.
   return Object.assign(withBodyCheck, inner) as unknown as typeof inner;
+}
+
+/** The API's validation outside a request (the CLI): the parsed value, or the same 422 error. */
+export function parseOrThrow<S extends v.GenericSchema>(
+  schema: S,
+  input: unknown,
+): v.InferOutput<S> {
+  const result = valibot.safeParse(schema, input);
+  if (!result.success) throw validationFailed(issuesToFields(result.issues));
+  return result.output;
 }

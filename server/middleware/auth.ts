@@ -6,7 +6,14 @@ import { forbidden, unauthorized } from "../lib/errors.ts";
 import { GenerationCache } from "../lib/generation_cache.ts";
 import type { AppEnv, AuthContext } from "../types.ts";
 
-/** Session id -> the session's revocation and its user, cached until the next write. */
+/**
+ * What the auth state is read from. A write that names neither table cannot change it (`users`
+ * cascades into `sessions`; no trigger writes either: auth_state_cache_test checks the schema), so
+ * the submits and saves of a busy exam do not empty the cache; another process's writes still do.
+ */
+export const AUTH_TABLES = ["users", "sessions"] as const;
+
+/** Session id -> the session's revocation and its user, cached until the next write to them. */
 function createSessionLoader(deps: Pick<Deps, "db" | "writes">) {
   // Prepared once: this runs on every authenticated request, and building the query each time
   // costs as much as running it (see BENCHMARKS.md).
@@ -16,10 +23,13 @@ function createSessionLoader(deps: Pick<Deps, "db" | "writes">) {
     .where(eq(sessions.id, sql.placeholder("sessionId")))
     .prepare();
   type SessionState = NonNullable<Awaited<ReturnType<typeof lookup.get>>>;
-  const cache = new GenerationCache<SessionState>(deps.writes, {
-    ttlMs: 5_000,
-    maxEntries: 10_000,
-  });
+  const cache = new GenerationCache<SessionState>(
+    deps.writes.scope(AUTH_TABLES),
+    {
+      ttlMs: 5_000,
+      maxEntries: 10_000,
+    },
+  );
   return async (sessionId: string): Promise<SessionState | undefined> => {
     const cached = cache.get(sessionId);
     if (cached) return cached;
@@ -42,8 +52,8 @@ const loaders = new WeakMap<
 /**
  * Bearer token -> user. The token's signature is not enough: the user and the session are read in
  * one query, so a ban, a deletion or a logout takes effect at once. The result is cached per session
- * until anything is written (docs/decisions/005-auth-state-cache.md): a write in this process drops
- * it immediately, one in another process within a quarter of a second.
+ * until users or sessions are written (docs/decisions/005-auth-state-cache.md): such a write in this
+ * process drops it immediately; any write by another process drops it within a quarter of a second.
  */
 export function requireAuth(
   deps: Pick<Deps, "db" | "jwt" | "writes">,

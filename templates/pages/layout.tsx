@@ -1,3 +1,4 @@
+import { raw } from "hono/html";
 import type { Child } from "hono/jsx";
 
 const STYLE = `
@@ -14,22 +15,35 @@ button { margin-top: 16px; width: 100%; padding: 12px; font-size: 1rem; backgrou
 `;
 
 /** The frame of every server-rendered page: readable on a phone, no JavaScript. */
-export function Page(props: { title: string; children: Child }) {
+export function Page(props: {
+  title: string;
+  children: Child;
+  /** Shown above the card; the product's name unless a page speaks for the school. */
+  brand?: string;
+  /** Extra tags for <head>, e.g. OpenGraph. */
+  head?: Child;
+  style?: string;
+}) {
+  // Without a doctype, browsers lay the page out in quirks mode.
   return (
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="robots" content="noindex" />
-        <title>{props.title} · Lectern</title>
-        <style>{STYLE}</style>
-      </head>
-      <body>
-        <main>
-          <div class="brand">Lectern</div>
-          <div class="card">{props.children}</div>
-        </main>
-      </body>
-    </html>
+    <>
+      {raw("<!DOCTYPE html>")}
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <meta name="robots" content="noindex" />
+          <title>{props.title} · {props.brand ?? "Lectern"}</title>
+          {props.head}
+          <style>{STYLE + (props.style ?? "")}</style>
+        </head>
+        <body>
+          <main>
+            <div class="brand">{props.brand ?? "Lectern"}</div>
+            <div class="card">{props.children}</div>
+          </main>
+        </body>
+      </html>
+    </>
   );
 }

@@ -1,4 +1,4 @@
-import { type Context, Hono } from "hono";
+import { Hono } from "hono";
 import * as v from "valibot";
 import {
   ResetPasswordForm,
@@ -6,6 +6,7 @@ import {
   VerifyEmailResult,
 } from "../../../templates/pages/account.tsx";
 import type { Deps } from "../../deps.ts";
+import { wantsJson } from "../../lib/accept.ts";
 import { AppError } from "../../lib/errors.ts";
 import { MIN_PASSWORD_LENGTH } from "../../lib/passwords.ts";
 import { rateLimitByIp } from "../../middleware/rate_limit.ts";
@@ -13,12 +14,6 @@ import type { AppEnv } from "../../types.ts";
 import { resetPassword, verifyEmail } from "../auth/service.ts";
 import { TokenParam } from "../auth/schemas.ts";
 import { findOneTimeToken } from "../auth/one_time_tokens.ts";
-
-/** Same URL, two readers: a browser gets HTML, a client that asks for JSON gets the API's answer. */
-const wantsJson = (c: Context) => {
-  const accept = c.req.header("accept") ?? "";
-  return accept.includes("application/json") && !accept.includes("text/html");
-};
 
 const validToken = (token: string) =>
   v.safeParse(TokenParam, { token }).success;

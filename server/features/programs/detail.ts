@@ -45,6 +45,11 @@ export async function programDetail(
     // Active questions in the program's bank: what the exam simulator draws on.
     totalQuestions: bank[0]?.n ?? 0,
     prerequisites: program.prerequisites,
+    // A null rule: the final exam when the program has one, otherwise every lesson.
+    certificate: {
+      rule: program.certificateRule,
+      validityDays: program.certificateValidityDays,
+    },
     duration: program.duration,
     language: program.language,
     lastUpdated: program.updatedAt.toISOString(),

@@ -30,7 +30,13 @@ import * as programs from "./service.ts";
 
 const tags = ["Programs"];
 const FORM_FIELDS = {
-  json: ["pricing", "prerequisites", "features"],
+  json: [
+    "pricing",
+    "prerequisites",
+    "features",
+    "certificateRule",
+    "certificateValidityDays",
+  ],
   number: ["freeQuestionsCount"],
   boolean: ["featured"],
 } as const;

@@ -59,6 +59,23 @@ const programFields = {
   language: requiredText(50),
   status: v.picklist(PROGRAM_STATUSES, "Must be draft or published"),
   featured: v.boolean("Must be true or false"),
+  certificateRule: v.nullable(v.pipe(
+    v.strictObject({
+      finalExam: v.boolean("Must be true or false"),
+      requiredQuizzes: v.boolean("Must be true or false"),
+      allLessons: v.boolean("Must be true or false"),
+    }, "Use finalExam, requiredQuizzes and allLessons"),
+    v.check(
+      (rule) => rule.finalExam || rule.requiredQuizzes || rule.allLessons,
+      "Set at least one part of the rule, or null for the default",
+    ),
+  )),
+  certificateValidityDays: v.nullable(v.pipe(
+    v.number("Must be a number"),
+    v.integer("Must be a whole number of days"),
+    v.minValue(1, "Must be at least 1 day"),
+    v.maxValue(36_500, "Must be at most 36500 days"),
+  )),
 };
 
 type Fields = typeof programFields;
@@ -84,6 +101,8 @@ export const CreateProgramBody = v.strictObject({
     "language",
     "status",
     "featured",
+    "certificateRule",
+    "certificateValidityDays",
   ]),
 }, "Unknown field");
 export type CreateProgramInput = v.InferOutput<typeof CreateProgramBody>;
@@ -184,6 +203,14 @@ export const ProgramListResponse = v.object({
 });
 export const ProgramDetailSchema = v.object({
   ...ProgramSummarySchema.entries,
+  certificate: v.object({
+    rule: v.nullable(v.object({
+      finalExam: v.boolean(),
+      requiredQuizzes: v.boolean(),
+      allLessons: v.boolean(),
+    })),
+    validityDays: v.nullable(v.number()),
+  }),
   overview: v.string(),
   instructor: v.object({
     id: v.string(),

@@ -203,6 +203,8 @@ function storedFields(input: UpdateProgramInput): Partial<Program> {
       "duration",
       "language",
       "featured",
+      "certificateRule",
+      "certificateValidityDays",
     ] as const
   ) {
     if (input[key] !== undefined) {

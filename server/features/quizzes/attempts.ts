@@ -215,21 +215,59 @@ export async function startAttempt(deps: Deps, viewer: Actor, quizId: string) {
   };
 }
 
+/**
+ * The attempt with its quiz and the program's owner, by attempt id. Every save, submit and resume
+ * reads it, and building the three-table select cost as much as running it: it is prepared once per
+ * database.
+ */
+const prepareAttemptLookup = (db: Db) =>
+  db.select({
+    attempt: quizAttempts,
+    quiz: {
+      id: quizzes.id,
+      passingScore: quizzes.passingScore,
+      gradingMethod: quizzes.gradingMethod,
+      certificateRole: quizzes.certificateRole,
+      showAnswersAfterSubmit: quizzes.showAnswersAfterSubmit,
+    },
+    program: { id: programs.id, instructorId: programs.instructorId },
+  }).from(quizAttempts)
+    .innerJoin(quizzes, eq(quizzes.id, quizAttempts.quizId))
+    .innerJoin(programs, eq(programs.id, quizAttempts.programId))
+    .where(eq(quizAttempts.id, sql.placeholder("attemptId")))
+    .prepare();
+const attemptLookups = new WeakMap<
+  Db,
+  ReturnType<typeof prepareAttemptLookup>
+>();
+function attemptLookup(db: Db) {
+  let lookup = attemptLookups.get(db);
+  if (!lookup) attemptLookups.set(db, lookup = prepareAttemptLookup(db));
+  return lookup;
+}
+
+/** What grading needs of an attempt's program: who owns it. */
+export type AttemptProgram = Pick<Program, "id" | "instructorId">;
+/** What grading and the result need of an attempt's quiz (libsql's cost grows with every column). */
+export type AttemptQuiz = Pick<
+  Quiz,
+  | "id"
+  | "passingScore"
+  | "gradingMethod"
+  | "certificateRole"
+  | "showAnswersAfterSubmit"
+>;
+
 /** An attempt its learner may act on; owners and admins of the program may read it too. */
 export async function getAttempt(
   deps: Deps,
   viewer: Actor,
   attemptId: string,
   purpose: "read" | "write",
-): Promise<{ attempt: QuizAttempt; quiz: Quiz; program: Program }> {
-  const [row] = await deps.db.select({
-    attempt: quizAttempts,
-    quiz: quizzes,
-    program: programs,
-  }).from(quizAttempts)
-    .innerJoin(quizzes, eq(quizzes.id, quizAttempts.quizId))
-    .innerJoin(programs, eq(programs.id, quizAttempts.programId))
-    .where(eq(quizAttempts.id, attemptId));
+): Promise<
+  { attempt: QuizAttempt; quiz: AttemptQuiz; program: AttemptProgram }
+> {
+  const row = await attemptLookup(deps.db).get({ attemptId });
   if (!row) throw notFound("Attempt");
   const mine = row.attempt.userId === viewer.id;
   if (!mine && (purpose === "write" || !isOwnerOrAdmin(viewer, row.program))) {
@@ -253,21 +291,102 @@ function checkAnswers(attempt: QuizAttempt, answers: AnswerInput[]) {
 }
 
 /**
- * Writes answer rows in one statement (an upsert over rows that exist since the start): a submit
- * is a handful of statements, not one per question.
+ * RETURNING_SKIPS_A_THROW: @libsql/client finds out whether a statement returns rows by letting the
+ * native driver throw for one that does not, which costs more than a one-row write (50-70 µs). The
+ * writes on the submit path end in RETURNING to skip that; nothing else about them changes.
  */
-async function upsertAnswerRows(tx: Tx, rows: QuizAttemptAnswer[]) {
+
+/** A REAL column through `quote()`: the text reads back as the same double (JSON keeps 15 digits). */
+const quotedReal = (text: string) => text === "NULL" ? null : Number(text);
+
+/**
+ * An attempt's answer rows, in order, as one JSON value (one row of one column: libsql's cost is per
+ * value returned), for `answersFromJson`.
+ */
+const answerRowsJson = (attemptId: string) =>
+  sql`(select json_group_array(json_array("question_id", "position", "response", "response_key", "saved_at", quote("awarded"), quote("max_points"), "outcome", "grader_comment") order by "position") from "quiz_attempt_answers" where "attempt_id" = ${attemptId})`;
+
+/** The rows of `answerRowsJson`, mapped as drizzle maps these columns (JSON text parsed, ms to Date). */
+function answersFromJson(
+  attemptId: string,
+  json: string,
+): QuizAttemptAnswer[] {
+  const rows = JSON.parse(json) as [
+    string,
+    number,
+    string | null,
+    string | null,
+    number | null,
+    string,
+    string,
+    QuizAttemptAnswer["outcome"],
+    string | null,
+  ][];
+  return rows.map((
+    [
+      questionId,
+      position,
+      response,
+      responseKey,
+      savedAt,
+      awarded,
+      max,
+      outcome,
+      graderComment,
+    ],
+  ) => ({
+    attemptId,
+    questionId,
+    position,
+    response: response === null ? null : JSON.parse(response),
+    responseKey,
+    savedAt: savedAt === null ? null : new Date(savedAt),
+    awarded: quotedReal(awarded),
+    maxPoints: quotedReal(max)!,
+    outcome,
+    graderComment,
+  }));
+}
+
+/** The attempt's answer rows, in order, read inside a grading or saving transaction. */
+async function answerRowsIn(
+  tx: Tx,
+  attemptId: string,
+): Promise<QuizAttemptAnswer[]> {
+  const result = await tx.get<{ rows: string }>(
+    sql`select ${answerRowsJson(attemptId)} as "rows"`,
+  );
+  return answersFromJson(attemptId, result.rows);
+}
+
+/**
+ * Writes answer rows in one statement with one parameter: an upsert over rows that exist since the
+ * start (a submit is a handful of statements, not one per question), reading the rows from a JSON
+ * array. Values go in as drizzle would store them: the response as JSON text, the time in
+ * milliseconds. `awarded` is always rounded to 2 decimals, which SQLite's JSON reader turns into the
+ * same double as a bound parameter. (`returning`: see RETURNING_SKIPS_A_THROW.)
+ */
+async function upsertAnswerRows(
+  tx: Tx,
+  attemptId: string,
+  rows: QuizAttemptAnswer[],
+) {
   if (rows.length === 0) return;
-  await tx.insert(quizAttemptAnswers).values(rows).onConflictDoUpdate({
-    target: [quizAttemptAnswers.attemptId, quizAttemptAnswers.questionId],
-    set: {
-      response: sql`excluded.response`,
-      savedAt: sql`excluded.saved_at`,
-      awarded: sql`excluded.awarded`,
-      outcome: sql`excluded.outcome`,
-      responseKey: sql`excluded.response_key`,
-    },
-  });
+  const values = JSON.stringify(rows.map((row) => ({
+    q: row.questionId,
+    p: row.position,
+    m: row.maxPoints,
+    r: row.response === null ? null : JSON.stringify(row.response),
+    s: row.savedAt?.getTime() ?? null,
+    a: row.awarded,
+    o: row.outcome,
+    k: row.responseKey,
+    c: row.graderComment,
+  })));
+  // `where true` lets SQLite read ON CONFLICT as the upsert clause after a SELECT.
+  await tx.run(
+    sql`insert into "quiz_attempt_answers" ("attempt_id", "question_id", "position", "max_points", "response", "saved_at", "awarded", "outcome", "response_key", "grader_comment") select ${attemptId}, "value" ->> 'q', "value" ->> 'p', "value" ->> 'm', "value" ->> 'r', "value" ->> 's', "value" ->> 'a', "value" ->> 'o', "value" ->> 'k', "value" ->> 'c' from json_each(${values}) where true on conflict ("attempt_id", "question_id") do update set "response" = excluded."response", "saved_at" = excluded."saved_at", "awarded" = excluded."awarded", "outcome" = excluded."outcome", "response_key" = excluded."response_key" returning 1`,
+  );
 }
 
 /** The attempt's rows with these answers applied (in memory). */
@@ -290,10 +409,11 @@ async function writeAnswers(
   answers: AnswerInput[],
   now: Date,
 ) {
-  const rows = await answerRows(tx, attemptId);
+  const rows = await answerRowsIn(tx, attemptId);
   const touched = new Set(answers.map((a) => a.questionId));
   await upsertAnswerRows(
     tx,
+    attemptId,
     withAnswers(rows, answers, now).filter((row) =>
       touched.has(row.questionId)
     ),
@@ -346,7 +466,10 @@ export interface Finalized {
 
 /**
  * Marks every question and closes the attempt, in one transaction. Safe to race: whoever finds it
- * still open grades it; the others read the result.
+ * still open grades it; the others read the result. `known` is the attempt and its quiz as the
+ * caller just read them: while the attempt is still open nothing in it but its status can have
+ * changed (only grading writes an attempt, and its snapshot never changes), so the transaction then
+ * checks the status alone instead of reading the attempt and its snapshot again.
  */
 async function finalize(
   deps: Deps,
@@ -354,22 +477,43 @@ async function finalize(
   now: Date,
   finishedBy: "submit" | "deadline",
   lastAnswers: AnswerInput[] = [],
+  known?: { attempt: QuizAttempt; quiz: AttemptQuiz },
 ): Promise<Finalized> {
   const finalized = await deps.db.transaction(
     async (tx): Promise<Finalized> => {
-      const [attempt] = await tx.select().from(quizAttempts).where(
-        eq(quizAttempts.id, attemptId),
-      );
+      let attempt: QuizAttempt | undefined;
+      let quiz: AttemptQuiz | undefined;
+      let saved: QuizAttemptAnswer[] | undefined;
+      if (known?.attempt.status === "in_progress") {
+        // The status and the answer rows in one statement.
+        const still = await tx.get<
+          { status: string; rows: string } | undefined
+        >(
+          sql`select "status", ${
+            answerRowsJson(attemptId)
+          } as "rows" from "quiz_attempts" where "id" = ${attemptId}`,
+        );
+        if (still?.status === "in_progress") {
+          attempt = known.attempt;
+          quiz = known.quiz;
+          saved = answersFromJson(attemptId, still.rows);
+        }
+      }
+      if (!attempt) {
+        [attempt] = await tx.select().from(quizAttempts).where(
+          eq(quizAttempts.id, attemptId),
+        );
+      }
       if (!attempt) throw notFound("Attempt");
       if (attempt.status !== "in_progress") {
         return {
           attempt,
-          answers: await answerRows(tx, attempt.id),
+          answers: await answerRowsIn(tx, attempt.id),
           outcome: null,
         };
       }
       const rows = withAnswers(
-        await answerRows(tx, attempt.id),
+        saved ?? await answerRowsIn(tx, attempt.id),
         lastAnswers,
         now,
       );
@@ -402,10 +546,10 @@ async function finalize(
           });
         }
       }
-      await upsertAnswerRows(tx, marked);
-      const [quiz] = await tx.select().from(quizzes).where(
+      await upsertAnswerRows(tx, attempt.id, marked);
+      quiz ??= (await tx.select().from(quizzes).where(
         eq(quizzes.id, attempt.quizId),
-      );
+      ))[0]!;
       const endedAt = finishedBy === "deadline" && attempt.expiresAt &&
           attempt.expiresAt < now
         ? attempt.expiresAt
@@ -423,16 +567,20 @@ async function finalize(
         score: round2(score),
         totalPoints: round2(total),
         scorePercentage: done ? percentage : null,
-        passed: done ? percentage >= quiz!.passingScore : null,
+        passed: done ? percentage >= quiz.passingScore : null,
         correctCount: correct,
         incorrectCount: incorrect,
       };
-      await tx.update(quizAttempts).set(update).where(
-        eq(quizAttempts.id, attempt.id),
+      // The columns as drizzle stores them (milliseconds, booleans as 0/1), without its builder;
+      // `returning`: see RETURNING_SKIPS_A_THROW.
+      await tx.run(
+        sql`update "quiz_attempts" set "status" = ${update.status}, "submitted_at" = ${update.submittedAt.getTime()}, "finished_by" = ${update.finishedBy}, "time_taken_seconds" = ${update.timeTakenSeconds}, "score" = ${update.score}, "total_points" = ${update.totalPoints}, "score_percentage" = ${update.scorePercentage}, "passed" = ${
+          update.passed === null ? null : update.passed ? 1 : 0
+        }, "correct_count" = ${update.correctCount}, "incorrect_count" = ${update.incorrectCount} where "id" = ${attempt.id} returning 1`,
       );
       const closed = { ...attempt, ...update };
       const outcome = done
-        ? await onAttemptGraded(tx, deps, closed, quiz!)
+        ? await onAttemptGraded(tx, deps, closed, quiz)
         : null;
       return { attempt: closed, answers: marked, outcome };
     },
@@ -467,7 +615,11 @@ export async function submitAttempt(
   attemptId: string,
   answers: AnswerInput[],
 ): Promise<
-  Finalized & { quiz: Quiz; program: Program; lateAnswersIgnored: boolean }
+  Finalized & {
+    quiz: AttemptQuiz;
+    program: AttemptProgram;
+    lateAnswersIgnored: boolean;
+  }
 > {
   const { attempt, quiz, program } = await getAttempt(
     deps,
@@ -487,6 +639,7 @@ export async function submitAttempt(
     now,
     inTime ? "submit" : "deadline",
     inTime ? answers : [],
+    { attempt, quiz },
   );
   return {
     ...result,

@@ -1,12 +1,7 @@
-import { and, eq, ne } from "drizzle-orm";
-import type { Tx } from "../../../db/client.ts";
-import {
-  events,
-  type Quiz,
-  type QuizAttempt,
-  quizAttempts,
-} from "../../../db/schema/mod.ts";
-import { recordEvent } from "../events/record.ts";
+import { sql } from "drizzle-orm";
+import type { DbOrTx, Tx } from "../../../db/client.ts";
+import type { Quiz, QuizAttempt } from "../../../db/schema/mod.ts";
+import { recordEvent, recordEventOnce } from "../events/record.ts";
 import { type IssueDeps, issueIfEarned } from "../certificates/issue.ts";
 import { finalGrade, type FinishedAttempt } from "./rules.ts";
 
@@ -18,28 +13,33 @@ export interface GradedOutcome {
   certificateId: string | null;
 }
 
-/** The learner's finished exam attempts at a quiz, as the grading rules read them. */
+/**
+ * The learner's finished exam attempts at a quiz, as the grading rules read them. Plain SQL (it runs
+ * on every start and in every grading transaction); the values are mapped as drizzle maps them.
+ */
 export async function finishedAttempts(
-  tx: Pick<Tx, "select">,
+  tx: Pick<DbOrTx, "all">,
   userId: string,
   quizId: string,
 ): Promise<FinishedAttempt[]> {
-  const rows = await tx.select({
-    startedAt: quizAttempts.startedAt,
-    submittedAt: quizAttempts.submittedAt,
-    scorePercentage: quizAttempts.scorePercentage,
-    status: quizAttempts.status,
-  }).from(quizAttempts).where(and(
-    eq(quizAttempts.userId, userId),
-    eq(quizAttempts.quizId, quizId),
-    eq(quizAttempts.mode, "exam"),
-    ne(quizAttempts.status, "in_progress"),
-  ));
-  return rows.map((row) => ({
-    startedAt: row.startedAt,
-    submittedAt: row.submittedAt ?? row.startedAt,
-    scorePercentage: row.status === "completed" ? row.scorePercentage : null,
-  }));
+  const rows = await tx.all<{
+    started_at: number;
+    submitted_at: number | null;
+    score_percentage: number | null;
+    status: string;
+  }>(
+    sql`select "started_at", "submitted_at", "score_percentage", "status" from "quiz_attempts" where "user_id" = ${userId} and "quiz_id" = ${quizId} and "mode" = 'exam' and "status" <> 'in_progress'`,
+  );
+  return rows.map((row) => {
+    const startedAt = new Date(row.started_at);
+    return {
+      startedAt,
+      submittedAt: row.submitted_at === null
+        ? startedAt
+        : new Date(row.submitted_at),
+      scorePercentage: row.status === "completed" ? row.score_percentage : null,
+    };
+  });
 }
 
 /**
@@ -52,7 +52,10 @@ export async function onAttemptGraded(
   tx: Tx,
   deps: IssueDeps,
   attempt: QuizAttempt,
-  quiz: Quiz,
+  quiz: Pick<
+    Quiz,
+    "id" | "passingScore" | "gradingMethod" | "certificateRole"
+  >,
 ): Promise<GradedOutcome> {
   await recordEvent(tx, "quiz.attempted", {
     userId: attempt.userId,
@@ -75,20 +78,16 @@ export async function onAttemptGraded(
   if (grade === null || grade < quiz.passingScore) {
     return { finalGrade: grade, passedNow: false, certificateId: null };
   }
-  const [already] = await tx.select({ id: events.id }).from(events).where(and(
-    eq(events.type, "quiz.passed"),
-    eq(events.userId, attempt.userId),
-    eq(events.subjectId, quiz.id),
-  )).limit(1);
-  if (already) {
-    return { finalGrade: grade, passedNow: false, certificateId: null };
-  }
-  await recordEvent(tx, "quiz.passed", {
+  // Recorded only if the learner has no `quiz.passed` for this quiz yet (one statement).
+  const passed = await recordEventOnce(tx, "quiz.passed", {
     userId: attempt.userId,
     programId: attempt.programId,
     subjectId: quiz.id,
     payload: { attemptId: attempt.id, finalGrade: grade },
   });
+  if (passed === null) {
+    return { finalGrade: grade, passedNow: false, certificateId: null };
+  }
   // Completion rules only ever involve final or required quizzes (and lessons).
   const issued = quiz.certificateRole === "none"
     ? undefined

@@ -112,8 +112,8 @@ export function resultView(
 
 export const reviewAllowedFor = (
   viewer: Actor,
-  quiz: Quiz,
-  program: Program,
+  quiz: Pick<Quiz, "showAnswersAfterSubmit">,
+  program: Pick<Program, "instructorId">,
 ) => quiz.showAnswersAfterSubmit || isOwnerOrAdmin(viewer, program);
 
 /** Where a learner stands on a quiz: grade by the quiz's method, attempts left, when the next may start. */

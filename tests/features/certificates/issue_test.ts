@@ -1,59 +1,10 @@
 import assert from "node:assert/strict";
-import { eq } from "drizzle-orm";
-import { certificates } from "../../../db/schema/mod.ts";
 import { verifyCredential } from "../../../server/features/certificates/credential.ts";
 import { canonicalCode } from "../../../server/features/certificates/codes.ts";
-import {
-  api,
-  createTestContext,
-  type TestContext,
-} from "../../helpers/context.ts";
+import { api, createTestContext } from "../../helpers/context.ts";
 import { enroll } from "../../helpers/factories.ts";
 import { learner, programWithLesson } from "../payments/support.ts";
-
-const FINAL_EXAM = [
-  {
-    questionText: "2 + 2?",
-    questionType: "multiple-choice",
-    options: ["4", "5"],
-    correctAnswer: "4",
-  },
-  {
-    questionText: "3 + 3?",
-    questionType: "multiple-choice",
-    options: ["6", "7"],
-    correctAnswer: "6",
-  },
-];
-
-async function sit(
-  ctx: TestContext,
-  token: string,
-  quizId: string,
-  right: boolean,
-) {
-  const started = await api(ctx, "POST", `/api/quizzes/${quizId}/start`, {
-    token,
-  });
-  assert.ok([200, 201].includes(started.status), JSON.stringify(started.body));
-  const answers = started.body.questions.map((
-    q: { id: string; questionText: string },
-  ) => ({
-    questionId: q.id,
-    selectedAnswer: right
-      ? (q.questionText === "2 + 2?" ? "4" : "6")
-      : (q.questionText === "2 + 2?" ? "5" : "7"),
-  }));
-  return await api(ctx, "POST", `/api/quizzes/${quizId}/submit`, {
-    token,
-    body: { attemptId: started.body.attemptId, answers },
-  });
-}
-
-const certificatesOf = (ctx: TestContext, userId: string) =>
-  ctx.deps.db.select().from(certificates).where(
-    eq(certificates.userId, userId),
-  );
+import { certificatesOf, FINAL_EXAM, sit } from "./support.ts";
 
 Deno.test("certificates are issued once, on passing the final exam or completing the lessons", async (t) => {
   const ctx = await createTestContext();

@@ -17,6 +17,7 @@ import {
 
 const DETAIL_KEYS = [
   "category",
+  "certificate",
   "createdAt",
   "currency",
   "curriculum",
