@@ -35,6 +35,8 @@ import {
 import { programRoutes } from "./features/programs/routes.ts";
 import { reviewRoutes } from "./features/reviews/routes.ts";
 import { searchRoutes } from "./features/search/routes.ts";
+import { recommendationRoutes } from "./features/tutor/recommendation_routes.ts";
+import { tutorRoutes } from "./features/tutor/routes.ts";
 import { AppError } from "./lib/errors.ts";
 import { requestLog } from "./middleware/request_log.ts";
 import type { AppEnv } from "./types.ts";
@@ -130,6 +132,8 @@ export function createApp(deps: Deps) {
   app.route("/api/categories", categoryRoutes(deps));
   app.route("/api/instructors", instructorRoutes(deps));
   app.route("/api/search", searchRoutes(deps));
+  app.route("/api/ai", recommendationRoutes(deps));
+  app.route("/api/ai", tutorRoutes(deps));
   app.route("/", mediaFileRoutes(deps));
   app.route("/", certificatePageRoutes(deps));
   app.route("/", pageRoutes(deps));

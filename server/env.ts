@@ -126,6 +126,11 @@ const EnvSchema = v.object({
     "gpt-4o-mini",
   ),
   OPENAI_TIMEOUT_MS: v.optional(positiveInt("OPENAI_TIMEOUT_MS"), "60000"),
+  /** `on`: tutor questions go through the provider's moderation endpoint first. */
+  AI_MODERATION: v.optional(
+    v.picklist(["on", "off"], "AI_MODERATION must be on or off"),
+    "off",
+  ),
 });
 
 export interface OAuthCredentials {
@@ -167,6 +172,7 @@ export interface AiConfig {
   baseUrl: string | undefined;
   model: string;
   timeoutMs: number;
+  moderation: boolean;
 }
 
 export interface StripeConfig {
@@ -239,6 +245,7 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       baseUrl: e.OPENAI_BASE_URL,
       model: e.OPENAI_MODEL,
       timeoutMs: e.OPENAI_TIMEOUT_MS,
+      moderation: e.AI_MODERATION === "on",
     },
   };
 }

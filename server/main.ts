@@ -5,6 +5,7 @@ import { deliverDue } from "./features/email/service.ts";
 import { syncAllTiers } from "./features/subscriptions/current.ts";
 import { finalizeExpiredAttempts } from "./features/quizzes/attempts.ts";
 import { renderMissingPdfs } from "./features/certificates/service.ts";
+import { pruneAnswerCache } from "./features/tutor/chat.ts";
 
 const SHUTDOWN_GRACE_MS = 10_000;
 const OUTBOX_SWEEP_MS = 30_000;
@@ -44,6 +45,7 @@ async function main() {
           await finalizeExpiredAttempts(deps);
           // A certificate issued just before a crash has no PDF yet.
           await renderMissingPdfs(deps);
+          await pruneAnswerCache(deps);
         },
       ),
     ATTEMPT_SWEEP_MS,

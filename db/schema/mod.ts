@@ -7,3 +7,4 @@ export * from "./billing.ts";
 export * from "./quizzes.ts";
 export * from "./events.ts";
 export * from "./certificates.ts";
+export * from "./tutor.ts";

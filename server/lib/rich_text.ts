@@ -146,6 +146,11 @@ const ESCAPES: Record<string, string> = {
 // Only valid for sanitize-html output: the parser has already decoded every
 // entity, and on the way out it escapes `<` and `>` everywhere (attribute
 // values included) and re-encodes text with nothing but the escapes above.
+/** The text of each block (paragraph, heading, list item, cell) of sanitized HTML, in order. */
+export function toParagraphs(safeHtml: string): string[] {
+  return safeHtml.split(BLOCK_BOUNDARY).map(toPlainText).filter(Boolean);
+}
+
 function toPlainText(safeHtml: string): string {
   return safeHtml
     .replace(BLOCK_BOUNDARY, " ")
