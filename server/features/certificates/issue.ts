@@ -94,6 +94,11 @@ export async function meetsRule(
   return true;
 }
 
+export const isExpired = (
+  certificate: Pick<Certificate, "expiresAt">,
+  now = new Date(),
+) => certificate.expiresAt !== null && certificate.expiresAt <= now;
+
 export async function validCertificate(
   db: DbOrTx,
   userId: string,
@@ -117,10 +122,23 @@ export async function issueCertificate(
   deps: IssueDeps,
   request: IssueRequest,
 ): Promise<{ certificate: Certificate; created: boolean }> {
-  const existing = request.replaces
+  const now = new Date();
+  const held = request.replaces
     ? undefined
     : await validCertificate(tx, request.userId, request.programId);
-  if (existing) return { certificate: existing, created: false };
+  if (held && !isExpired(held, now)) {
+    return { certificate: held, created: false };
+  }
+  // An expired certificate is renewed: it leaves the one-valid slot, its page points to the new one.
+  const renewed = held ??
+    (request.replaces && isExpired(request.replaces, now)
+      ? request.replaces
+      : undefined);
+  if (held) {
+    await tx.update(certificates).set({ status: "superseded" }).where(
+      eq(certificates.id, held.id),
+    );
+  }
   const [row] = await tx.select({ user: users, program: programs }).from(users)
     .innerJoin(programs, eq(programs.id, request.programId))
     .where(eq(users.id, request.userId));
@@ -128,8 +146,9 @@ export async function issueCertificate(
   if (row.user.deletedAt) {
     throw conflict("USER_DELETED", "This account has been deleted");
   }
-  const now = new Date();
-  const issuedAt = request.replaces?.issuedAt ?? now;
+  // A reissue keeps the achievement's dates, unless they have run out: then it is a renewal.
+  const keepDates = request.replaces && !renewed;
+  const issuedAt = keepDates ? request.replaces!.issuedAt : now;
   const validityDays = row.program.certificateValidityDays;
   const facts = {
     code: newVerificationCode(now.getUTCFullYear()),
@@ -139,8 +158,8 @@ export async function issueCertificate(
     programTitle: request.replaces?.programTitle ?? row.program.title,
     schoolName: deps.config.school.name,
     issuedAt,
-    expiresAt: request.replaces
-      ? request.replaces.expiresAt
+    expiresAt: keepDates
+      ? request.replaces!.expiresAt
       : validityDays
       ? new Date(issuedAt.getTime() + validityDays * 86_400_000)
       : null,
@@ -166,11 +185,19 @@ export async function issueCertificate(
     createdAt: now,
   };
   await tx.insert(certificates).values(certificate);
+  if (held) {
+    await tx.update(certificates).set({ supersededById: certificate.id })
+      .where(eq(certificates.id, held.id));
+  }
   await recordEvent(tx, "certificate.issued", {
     userId: certificate.userId,
     programId: certificate.programId,
     subjectId: certificate.id,
-    payload: { basis: certificate.basis, replaces: certificate.replacesId },
+    payload: {
+      basis: certificate.basis,
+      replaces: certificate.replacesId,
+      renews: held?.id ?? null,
+    },
   });
   return { certificate, created: true };
 }

@@ -5,12 +5,12 @@ import {
   eq,
   gt,
   isNull,
-  like,
   lt,
   lte,
   ne,
   or,
   type SQL,
+  sql,
 } from "drizzle-orm";
 import type { Db, DbOrTx } from "../../../db/client.ts";
 import {
@@ -142,10 +142,11 @@ export async function listCertificates(
   }
   if (filter.search) {
     const pattern = `%${filter.search.replace(/[%_\\]/g, "\\$&")}%`;
+    // LIKE has no escape character unless the statement names one.
     conditions.push(
       or(
-        like(certificates.recipientName, pattern),
-        like(certificates.code, pattern.toUpperCase()),
+        sql`${certificates.recipientName} LIKE ${pattern} ESCAPE '\\'`,
+        sql`${certificates.code} LIKE ${pattern.toUpperCase()} ESCAPE '\\'`,
       )!,
     );
   }

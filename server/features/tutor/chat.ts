@@ -22,7 +22,7 @@ import { paymentRequiredFor, UPGRADE_URL } from "../access/errors.ts";
 import { canUseFeature } from "../access/service.ts";
 import { getVisibleProgram, isVisibleTo } from "../programs/service.ts";
 import { currentTier } from "../subscriptions/current.ts";
-import { PLANS } from "../subscriptions/plans.ts";
+import { PLANS, UNLIMITED } from "../subscriptions/plans.ts";
 import { findPassages, type Passage } from "./grounding.ts";
 import {
   citationsFor,
@@ -62,6 +62,8 @@ export interface PreparedChat {
   system: string;
   maxTokens: number;
   usage: Usage;
+  /** When the message was counted against the quota (not for a cached answer). */
+  countedAt: Date | undefined;
   cached: { answer: string; citations: Citation[] } | undefined;
   cacheKey: string | undefined;
 }
@@ -140,12 +142,50 @@ async function historyOf(deps: ChatDeps, sessionId: string) {
   return pairs.slice(-HISTORY_MESSAGES);
 }
 
+/** Characters of a lesson a learner without `documentation` access may see through the tutor. */
+export const SNIPPET_CHARS = 240;
+
+const snippet = (text: string) => {
+  if (text.length <= SNIPPET_CHARS) return text;
+  const cut = text.slice(0, SNIPPET_CHARS);
+  return `${cut.slice(0, Math.max(cut.lastIndexOf(" "), SNIPPET_CHARS / 2))}…`;
+};
+
+/**
+ * Lessons are sold as `documentation`; the tutor is `chatbot`. A learner with the tutor but not the
+ * lessons gets short snippets, in the prompt and in extractive answers, so asking questions cannot
+ * rebuild the paid text.
+ */
+async function withoutPaidText(
+  deps: ChatDeps,
+  learner: Learner,
+  passages: Passage[],
+): Promise<Passage[]> {
+  const readable = new Map<string, boolean>();
+  for (const programId of new Set(passages.map((p) => p.programId))) {
+    const [program] = await deps.db.select().from(programs).where(
+      eq(programs.id, programId),
+    );
+    readable.set(
+      programId,
+      !!program &&
+        await canUseFeature(deps, learner, program, "documentation"),
+    );
+  }
+  return passages.map((p) =>
+    readable.get(p.programId)
+      ? p
+      : { ...p, text: snippet(p.text), excerpt: true }
+  );
+}
+
 /** The cache key: the program, the lessons the question drew on, and the question as typed. */
 const cacheKeyOf = (parts: {
   model: string;
   scope: string;
   passages: Passage[];
   system: string;
+  maxTokens: number;
   message: string;
 }) =>
   sha256Hex(new TextEncoder().encode(
@@ -157,6 +197,7 @@ const cacheKeyOf = (parts: {
       // results is never served to another. Learners at the same point (most first questions
       // come at the start) share it.
       parts.system,
+      String(parts.maxTokens),
       parts.message.normalize("NFKC").toLowerCase().replace(/\s+/g, " ")
         .trim(),
     ].join("\n"),
@@ -214,13 +255,21 @@ export async function prepareChat(
       );
     }
   }
-  await moderate(deps, input.message);
-
-  const passages = await findPassages(deps.db, scope, input.message);
-  const history = existing ? await historyOf(deps, existing.id) : [];
-
   const tier = await currentTier(deps.db, learner.id, now);
   const limits = PLANS[tier].limits;
+  // Over the quota, say so before spending a moderation call (the count itself happens below).
+  const today = await usageToday(deps.db, learner.id, limits.aiMessages, now);
+  if (limits.aiMessages !== UNLIMITED && today.used >= limits.aiMessages) {
+    await consumeMessage(deps.db, learner.id, limits.aiMessages, now);
+  }
+  await moderate(deps, input.message);
+
+  const passages = await withoutPaidText(
+    deps,
+    learner,
+    await findPassages(deps.db, scope, input.message),
+  );
+  const history = existing ? await historyOf(deps, existing.id) : [];
   // Only a first question is cached: later ones depend on the conversation before them.
   const system = systemPrompt(
     deps.config.school.name,
@@ -233,6 +282,7 @@ export async function prepareChat(
       scope: program?.id ?? scope.join(","),
       passages,
       system,
+      maxTokens: limits.aiTokensPerMessage,
       message: input.message,
     })
     : undefined;
@@ -247,7 +297,7 @@ export async function prepareChat(
     ? await usageToday(deps.db, learner.id, limits.aiMessages, now)
     : await consumeMessage(deps.db, learner.id, limits.aiMessages, now);
 
-  const { session, userMessage } = await deps.db.transaction(async (tx) => {
+  const stored = deps.db.transaction(async (tx) => {
     let session = existing;
     if (!session) {
       session = {
@@ -284,6 +334,11 @@ export async function prepareChat(
     }).where(eq(chatSessions.id, session.id));
     return { session, userMessage };
   });
+  const { session, userMessage } = await stored.catch(async (error) => {
+    // Nothing was stored (e.g. the session was deleted meanwhile): the message is given back.
+    if (!hit) await refundMessage(deps.db, learner.id, now);
+    throw error;
+  });
 
   return {
     learner,
@@ -295,6 +350,7 @@ export async function prepareChat(
     system,
     maxTokens: limits.aiTokensPerMessage,
     usage,
+    countedAt: hit ? undefined : now,
     cached: hit ? { answer: hit.answer, citations: hit.citations } : undefined,
     cacheKey,
   };
@@ -401,7 +457,10 @@ export async function answerChat(
           lastMessageAt: now,
         }).where(eq(chatSessions.id, chat.session.id));
       });
-      await refundMessage(deps.db, chat.learner.id);
+      // Given back on the day it was counted, even if the provider answered after midnight.
+      if (chat.countedAt) {
+        await refundMessage(deps.db, chat.learner.id, chat.countedAt);
+      }
       throw new AppError(failure.status, failure.code, failure.message, {
         ...failure.details,
         sessionId: chat.session.id,

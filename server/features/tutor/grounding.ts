@@ -8,6 +8,8 @@ export interface Passage {
   programId: string;
   title: string;
   text: string;
+  /** Cut short: the learner may ask about the lesson but not read it (no documentation access). */
+  excerpt?: boolean;
 }
 
 /** About 1,500 tokens of lesson text (4 characters a token is the usual rough measure). */
@@ -84,15 +86,16 @@ export async function findPassages(
 ): Promise<Passage[]> {
   const terms = searchTerms(question);
   if (terms.length === 0 || programIds.length === 0) return [];
+  const inPrograms = sql.join(programIds.map((id) => sql`${id}`), sql`, `);
   const lessonsFound = await db.all<
     { id: string; programId: string; title: string; content: string }
   >(sql`
     SELECT l.id AS id, l.program_id AS programId, l.title AS title, l.content_html AS content
     FROM lesson_search JOIN lessons l ON l.rowid = lesson_search.rowid
     WHERE lesson_search MATCH ${anyOf(terms)}
-      AND lesson_search.program_id IN (${
-    sql.join(programIds.map((id) => sql`${id}`), sql`, `)
-  })
+      AND lesson_search.program_id IN (${inPrograms})
+      -- Checked on the lesson too: the FTS copy must never decide alone whose text is served.
+      AND l.program_id IN (${inPrograms})
     ORDER BY bm25(lesson_search, 5.0, 1.0)
     LIMIT ${MAX_LESSONS}`);
 

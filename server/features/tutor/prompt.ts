@@ -76,6 +76,7 @@ export function systemPrompt(
   }
   lines.push(
     "Explain clearly and simply, with examples and analogies; break complex ideas into steps; encourage the learner.",
+    "Do not reproduce the passages word for word beyond a short quotation; explain in your own words.",
     "Base your answer on the lesson passages below and cite the ones you use as [1], [2]. If they do not cover the question, say so and answer briefly from general knowledge, saying that it is not from the lessons.",
     "Stay on the topic of learning; decline anything else politely.",
   );
@@ -132,6 +133,11 @@ export function extractiveAnswer(passages: Passage[]): string {
   return [
     "No AI provider is configured on this server, so here are the lesson passages that match your question:",
     ...passages.map((p, i) => `[${i + 1}] ${p.title}: ${p.text}`),
+    ...(passages.some((p) => p.excerpt)
+      ? [
+        "Some passages are excerpts: the full lessons come with documentation access to the program.",
+      ]
+      : []),
   ].join("\n\n");
 }
 

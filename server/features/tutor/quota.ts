@@ -64,7 +64,12 @@ export async function consumeMessage(
       429,
       "AI_DAILY_LIMIT",
       `You have used today's ${limit} tutor messages; the count starts again at midnight UTC`,
-      { limit, resetAt: resetAt.toISOString(), upgradeUrl: UPGRADE_URL },
+      {
+        limit,
+        retryAfter,
+        resetAt: resetAt.toISOString(),
+        upgradeUrl: UPGRADE_URL,
+      },
       { "Retry-After": String(retryAfter) },
     );
   }

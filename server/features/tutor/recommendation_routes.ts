@@ -23,6 +23,7 @@ import type { Deps } from "../../deps.ts";
 import { aiFailure } from "../../lib/ai.ts";
 import { bearerAuth, responses } from "../../lib/openapi.ts";
 import { stripControlChars } from "../../lib/plain_text.ts";
+import { tooManyRequests } from "../../lib/errors.ts";
 import { validate } from "../../lib/validation.ts";
 import { requireAuth } from "../../middleware/auth.ts";
 import type { AppEnv } from "../../types.ts";
@@ -218,7 +219,10 @@ export async function recommendFor(
   return rankPrograms(history, candidates).slice(0, limit);
 }
 
-/** Only titles, categories, levels and reasons go to the provider: nothing about the learner. */
+/**
+ * Only titles, categories, levels and reasons go to the provider; no name or email. The reasons do
+ * name programs the learner took and their quiz averages, which is what makes the advice personal.
+ */
 function summaryPrompt(ranked: Ranked<RowCandidate>[]) {
   const lines = ranked.map(({ candidate, reasons }, i) =>
     `${i + 1}. ${
@@ -279,9 +283,32 @@ export async function summarize(
   return { summary: null, summarySource: "unavailable" };
 }
 
+const RECOMMENDATIONS_PER_MINUTE = 20;
+const SUMMARY_CACHE_ENTRIES = 5_000;
+
+/** The same ranked list (programs and reasons) gets the same summary. */
+const summaryKey = (ranked: Ranked<RowCandidate>[]) =>
+  JSON.stringify(
+    ranked.map(({ candidate, reasons }) => [candidate.id, reasons]),
+  );
+
 /** /api/ai: what the learner could take next. */
 export function recommendationRoutes(deps: Deps) {
   const app = new Hono<AppEnv>();
+  const summaries = new Map<
+    string,
+    { summary: string | null; summarySource: SummarySource }
+  >();
+  const remember = (
+    key: string,
+    value: { summary: string | null; summarySource: SummarySource },
+  ) => {
+    if (summaries.size >= SUMMARY_CACHE_ENTRIES) {
+      summaries.delete(summaries.keys().next().value!); // the oldest
+    }
+    summaries.set(key, value);
+  };
+
   app.get(
     "/recommendations",
     describeRoute({
@@ -299,12 +326,23 @@ export function recommendationRoutes(deps: Deps) {
     validate("query", RecommendationsQuery),
     async (c) => {
       const { limit } = c.req.valid("query");
-      const ranked = await recommendFor(deps, c.get("auth").user.id, limit);
-      const { summary, summarySource } = await summarize(
-        deps,
-        ranked,
-        c.req.raw.signal,
+      const userId = c.get("auth").user.id;
+      // The list is cheap; the summary is a paid provider call: bounded per learner, and reused
+      // while the list stays the same.
+      const retryAfter = deps.rateLimiter.hit(
+        `recommendations:${userId}`,
+        RECOMMENDATIONS_PER_MINUTE,
+        60_000,
       );
+      if (retryAfter > 0) throw tooManyRequests(retryAfter);
+      const ranked = await recommendFor(deps, userId, limit);
+      const key = summaryKey(ranked);
+      const cached = summaries.get(key);
+      const { summary, summarySource } = cached ??
+        await summarize(deps, ranked, c.req.raw.signal);
+      if (!cached && summarySource === "ai") {
+        remember(key, { summary, summarySource });
+      }
       return c.json({
         success: true as const,
         recommendations: ranked.map(({ candidate, score, reasons }) => ({

@@ -507,6 +507,52 @@ Deno.test("certificates through the API: read, download, list, issue, revoke, re
           )).body.certificates.map((c: { id: string }) => c.id);
         assert.deepEqual(await listed("expired"), [issued.body.certificate.id]);
         assert.deepEqual(await listed("valid"), []);
+
+        // An expired certificate does not block a new one: issuing again renews it.
+        const renewed = await api(
+          ctx,
+          "POST",
+          "/api/admin/certificates/issue",
+          {
+            token: admin.token,
+            body: {
+              userId: stranger.user.id,
+              programId: other.program.id,
+              reason: "Renewal",
+            },
+          },
+        );
+        assert.equal(renewed.status, 201, JSON.stringify(renewed.body));
+        assert.equal(renewed.body.created, true);
+        assert.equal(renewed.body.certificate.status, "valid");
+        assert.ok(
+          Date.parse(renewed.body.certificate.expiresAt) > Date.now() +
+              29 * 86_400_000,
+        );
+        const old = await api(
+          ctx,
+          "GET",
+          `/api/certificates/verify/${issued.body.certificate.verificationCode}`,
+        );
+        assert.equal(old.body.status, "superseded");
+        assert.equal(
+          old.body.certificate.supersededBy.verificationCode,
+          renewed.body.certificate.verificationCode,
+        );
+
+        // Search takes % and _ literally.
+        await ctx.deps.db.update(certificates).set({
+          recipientName: "Ann 100% Smith",
+        }).where(eq(certificates.id, renewed.body.certificate.id));
+        const found = async (search: string) =>
+          (await api(
+            ctx,
+            "GET",
+            `/api/admin/certificates?search=${encodeURIComponent(search)}`,
+            { token: admin.token },
+          )).body.certificates.map((c: { id: string }) => c.id);
+        assert.deepEqual(await found("100%"), [renewed.body.certificate.id]);
+        assert.deepEqual(await found("100_"), []);
       },
     );
   } finally {

@@ -1112,6 +1112,7 @@ Deno.test("tutor quota: per-plan daily messages, exact under concurrency", async
         assert.equal(res.body.error.details.limit, 10);
         const retryAfter = Number(res.headers.get("retry-after"));
         assert.ok(retryAfter >= 1 && retryAfter <= 86_400, String(retryAfter));
+        assert.equal(res.body.error.details.retryAfter, retryAfter);
         const shown = await sessionOf(ctx, me, sessionId!);
         assert.equal(
           shown.body.session.messages.length,

@@ -321,12 +321,30 @@ Deno.test("GET /api/ai/recommendations with an AI provider: a summary, or the li
     );
 
     await t.step(
-      "a provider error leaves the deterministic list, marked unavailable",
+      "the same list again reuses its summary: no second provider call",
       async () => {
-        const expected = await recommendations(ctx, student.token);
-        provider.reply({ status: 500 });
         const before = provider.requests.length;
         const res = await recommendations(ctx, student.token);
+        assert.equal(res.body.summarySource, "ai");
+        assert.equal(
+          res.body.summary,
+          "Since you completed Intro to Go, take Go in Production next.",
+        );
+        assert.equal(provider.requests.length, before);
+      },
+    );
+
+    // A shorter list is another list: its summary is asked for afresh.
+    await t.step(
+      "a provider error leaves the deterministic list, marked unavailable",
+      async () => {
+        provider.reply({ status: 500 });
+        const before = provider.requests.length;
+        const res = await recommendations(ctx, student.token, "?limit=1");
+        const full = await recommendations(ctx, student.token);
+        const expected = {
+          body: { recommendations: full.body.recommendations.slice(0, 1) },
+        };
         assert.equal(res.status, 200, JSON.stringify(res.body));
         assert.equal(res.body.success, true);
         assert.equal(res.body.summary, null);
@@ -335,7 +353,11 @@ Deno.test("GET /api/ai/recommendations with an AI provider: a summary, or the li
           res.body.recommendations,
           expected.body.recommendations,
         );
-        assert.equal(provider.requests.length, before + 1, "no retries");
+        assert.equal(
+          provider.requests.length,
+          before + 1,
+          "no retries (the full list's summary is cached)",
+        );
         assert.doesNotMatch(JSON.stringify(res.body), /fake provider failure/);
         const logged = ctx.logger.lines.filter((line) =>
           line.msg === "recommendation summary unavailable"
@@ -346,8 +368,10 @@ Deno.test("GET /api/ai/recommendations with an AI provider: a summary, or the li
     );
 
     await t.step("an empty answer is unavailable too", async () => {
+      // Another learner, another list (a new learner's starting points): not in the cache.
+      const newcomer = await learner(ctx);
       provider.reply({ content: "   " });
-      const res = await recommendations(ctx, student.token);
+      const res = await recommendations(ctx, newcomer.token);
       assert.equal(res.status, 200);
       assert.equal(res.body.summary, null);
       assert.equal(res.body.summarySource, "unavailable");
