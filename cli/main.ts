@@ -9,11 +9,14 @@ import { enrollmentsCommand } from "./commands/enrollments.ts";
 import { subscriptionsCommand } from "./commands/subscriptions.ts";
 import { quizzesCommand } from "./commands/quizzes.ts";
 import { certificatesCommand } from "./commands/certificates.ts";
+import { instructorsCommand } from "./commands/instructors.ts";
+import { reportsCommand } from "./commands/reports.ts";
+import { auditCommand } from "./commands/audit.ts";
 
 /** `deno task cli <noun> <verb>`: every command calls the same services as the API. */
 const program = new Command("lectern")
   .description(
-    "Administer a Lectern server: the database, accounts, emails, the catalog, enrollments, plans, quizzes and certificates",
+    "Administer a Lectern server: the database, accounts, emails, the catalog, enrollments, plans, quizzes, certificates, instructors, reports and the audit log",
   )
   .version(API_VERSION)
   .showHelpAfterError()
@@ -25,6 +28,9 @@ const program = new Command("lectern")
   .addCommand(enrollmentsCommand)
   .addCommand(subscriptionsCommand)
   .addCommand(quizzesCommand)
-  .addCommand(certificatesCommand);
+  .addCommand(certificatesCommand)
+  .addCommand(instructorsCommand)
+  .addCommand(reportsCommand)
+  .addCommand(auditCommand);
 
 await program.parseAsync(Deno.args, { from: "user" });

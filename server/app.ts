@@ -28,6 +28,12 @@ import {
 import { certificatePageRoutes } from "./features/certificates/page_routes.tsx";
 import { curriculumRoutes } from "./features/curriculum/routes.ts";
 import { instructorRoutes } from "./features/instructors/routes.ts";
+import { instructorApplicationRoutes } from "./features/instructors/application_routes.ts";
+import { adminRoutes } from "./features/admin/routes.ts";
+import {
+  notificationRoutes,
+  preferenceRoutes,
+} from "./features/notifications/routes.ts";
 import {
   mediaFileRoutes,
   programMediaRoutes,
@@ -129,7 +135,11 @@ export function createApp(deps: Deps) {
   app.route("/api/quizzes", quizItemRoutes(deps));
   app.route("/api/certificates", certificateRoutes(deps));
   app.route("/api/admin/certificates", adminCertificateRoutes(deps));
+  app.route("/api/admin", adminRoutes(deps));
+  app.route("/api/notifications", notificationRoutes(deps));
+  app.route("/api/user", preferenceRoutes(deps));
   app.route("/api/categories", categoryRoutes(deps));
+  app.route("/api/instructors", instructorApplicationRoutes(deps));
   app.route("/api/instructors", instructorRoutes(deps));
   app.route("/api/search", searchRoutes(deps));
   app.route("/api/ai", recommendationRoutes(deps));

@@ -102,6 +102,16 @@ const EnvSchema = v.object({
   ),
   /** A path to a PNG or JPEG logo for certificates. */
   SCHOOL_LOGO: optionalText,
+  /** The currency dashboards and reports total in; other currencies are listed beside it. */
+  SCHOOL_CURRENCY: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.toLowerCase(),
+      v.regex(/^[a-z]{3}$/, "SCHOOL_CURRENCY must be a three-letter code"),
+    ),
+    "usd",
+  ),
   /** A private Ed25519 JWK shared by every machine; otherwise one kept in DATA_DIR. */
   CREDENTIAL_SIGNING_KEY: v.optional(
     v.pipe(
@@ -162,7 +172,7 @@ export interface Config {
   };
   stripe: StripeConfig;
   ai: AiConfig;
-  school: { name: string; logoPath: string | undefined };
+  school: { name: string; logoPath: string | undefined; currency: string };
   credentialSigningKey: string | undefined;
 }
 
@@ -238,7 +248,11 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       prices: { basic: e.STRIPE_PRICE_BASIC, premium: e.STRIPE_PRICE_PREMIUM },
       apiBase: e.STRIPE_API_BASE,
     },
-    school: { name: e.SCHOOL_NAME, logoPath: e.SCHOOL_LOGO },
+    school: {
+      name: e.SCHOOL_NAME,
+      logoPath: e.SCHOOL_LOGO,
+      currency: e.SCHOOL_CURRENCY,
+    },
     credentialSigningKey: e.CREDENTIAL_SIGNING_KEY,
     ai: {
       apiKey: e.OPENAI_API_KEY,

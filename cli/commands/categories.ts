@@ -1,4 +1,5 @@
 import { Command } from "@commander-js/extra-typings";
+import { CLI_ACTOR } from "./programs.ts";
 import * as categories from "../../server/features/categories/service.ts";
 import { printJson, reportError, withServices } from "../context.ts";
 
@@ -40,7 +41,7 @@ categoriesCommand.command("add")
   .action(async (name) => {
     try {
       await withServices(async ({ deps }) => {
-        const created = await categories.addCategory(deps, name);
+        const created = await categories.addCategory(deps, CLI_ACTOR, name);
         console.log(`Added "${created.name}" (${created.slug})`);
       });
     } catch (error) {
@@ -55,7 +56,12 @@ categoriesCommand.command("rename")
   .action(async (ref, name) => {
     try {
       await withServices(async ({ deps }) => {
-        const renamed = await categories.renameCategory(deps, ref, name);
+        const renamed = await categories.renameCategory(
+          deps,
+          CLI_ACTOR,
+          ref,
+          name,
+        );
         console.log(`Renamed to "${renamed.name}" (${renamed.slug})`);
       });
     } catch (error) {
@@ -69,7 +75,7 @@ categoriesCommand.command("remove")
   .action(async (ref) => {
     try {
       await withServices(async ({ deps }) => {
-        const removed = await categories.removeCategory(deps, ref);
+        const removed = await categories.removeCategory(deps, CLI_ACTOR, ref);
         console.log(`Removed "${removed.name}"`);
       });
     } catch (error) {

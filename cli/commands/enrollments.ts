@@ -41,6 +41,7 @@ enrollmentsCommand.command("grant")
         );
         const result = await adminGrantAccess(
           deps,
+          CLI_ACTOR,
           user.id,
           program.id,
           options.access,
@@ -80,6 +81,7 @@ enrollmentsCommand.command("revoke")
         );
         const revoked = await adminRevokeAccess(
           deps,
+          CLI_ACTOR,
           user.id,
           program.id,
           options.access,

@@ -1,6 +1,7 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { programDetail } from "../../server/features/programs/detail.ts";
 import * as programs from "../../server/features/programs/service.ts";
+import { cliOrigin } from "../../server/features/audit/service.ts";
 import { printJson, reportError, withServices } from "../context.ts";
 
 export const programsCommand = new Command("programs").description(
@@ -8,7 +9,11 @@ export const programsCommand = new Command("programs").description(
 );
 
 /** The CLI acts with an administrator's rights, as the person at the server's terminal is one. */
-export const CLI_ACTOR = { id: "cli", role: "admin" } as const;
+export const CLI_ACTOR = {
+  id: "cli",
+  role: "admin",
+  origin: cliOrigin(),
+} as const;
 
 const line = (p: ReturnType<typeof programs.toProgramSummary>) =>
   `${p.id}  ${p.status}${

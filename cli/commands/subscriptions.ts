@@ -1,4 +1,5 @@
 import { Command, Option } from "@commander-js/extra-typings";
+import { CLI_ACTOR } from "./programs.ts";
 import { setSubscriptionByAdmin } from "../../server/features/subscriptions/service.ts";
 import { PLAN_IDS } from "../../server/features/subscriptions/plans.ts";
 import { resolveUser } from "../../server/features/users/service.ts";
@@ -42,6 +43,7 @@ subscriptionsCommand.command("set")
         const user = await resolveUser(deps, options.user);
         const result = await setSubscriptionByAdmin(
           deps,
+          CLI_ACTOR,
           user.id,
           options.tier,
           until,

@@ -1,5 +1,7 @@
 import { Argument, Command, Option } from "@commander-js/extra-typings";
 import { ROLES, type User, USER_STATUSES } from "../../db/schema/mod.ts";
+import type { Deps } from "../../server/deps.ts";
+import { CLI_ACTOR } from "./programs.ts";
 import * as users from "../../server/features/users/service.ts";
 import {
   positiveInt,
@@ -26,7 +28,7 @@ const line = (user: User) =>
 /** Runs one service call on a user and prints the result: the shape every write command shares. */
 function userAction(
   done: (user: User) => string,
-  work: (deps: Parameters<typeof users.getUser>[0]) => Promise<User>,
+  work: (deps: Deps) => Promise<User>,
 ) {
   return async (options: { json?: true | undefined }) => {
     try {
@@ -63,7 +65,7 @@ usersCommand.command("create")
     await userAction(
       (u) => `Created ${u.role} ${u.email} (${u.id})`,
       (deps) =>
-        users.createUser(deps.db, {
+        users.createAccount(deps, CLI_ACTOR, {
           email: options.email,
           name: options.name,
           password,
@@ -127,7 +129,7 @@ usersCommand.command("set-role")
   .action((who, role, options) =>
     userAction(
       (u) => `${u.email} is now ${u.role}`,
-      (deps) => users.setRole(deps, who, role),
+      (deps) => users.setRole(deps, CLI_ACTOR, who, role),
     )(options)
   );
 
@@ -139,7 +141,7 @@ usersCommand.command("ban")
   .action((who, options) =>
     userAction(
       (u) => `Banned ${u.email}`,
-      (deps) => users.banUser(deps, who, options.reason),
+      (deps) => users.banUser(deps, CLI_ACTOR, who, options.reason),
     )(options)
   );
 
@@ -150,7 +152,7 @@ usersCommand.command("unban")
   .action((who, options) =>
     userAction(
       (u) => `Unbanned ${u.email}`,
-      (deps) => users.unbanUser(deps, who),
+      (deps) => users.unbanUser(deps, CLI_ACTOR, who),
     )(options)
   );
 
@@ -161,6 +163,6 @@ usersCommand.command("verify")
   .action((who, options) =>
     userAction(
       (u) => `Email verified for ${u.email}`,
-      (deps) => users.markEmailVerified(deps, who),
+      (deps) => users.markEmailVerified(deps, CLI_ACTOR, who),
     )(options)
   );

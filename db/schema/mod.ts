@@ -8,3 +8,4 @@ export * from "./quizzes.ts";
 export * from "./events.ts";
 export * from "./certificates.ts";
 export * from "./tutor.ts";
+export * from "./admin.ts";

@@ -13,8 +13,11 @@ export interface SocialLinks {
   youtube?: string;
 }
 export interface Preferences {
+  /** Off: no optional notification email at all (account and security mail still comes). */
   emailNotifications: boolean;
   theme: "light" | "dark" | "system";
+  /** Per notification type; a type not listed follows `emailNotifications`. */
+  emails?: Record<string, boolean>;
 }
 export const DEFAULT_PREFERENCES: Preferences = {
   emailNotifications: true,

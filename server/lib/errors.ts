@@ -29,8 +29,11 @@ export const forbidden = (code: string, message: string) =>
 export const notFound = (what: string) =>
   new AppError(404, "NOT_FOUND", `${what} not found`);
 
-export const conflict = (code: string, message: string) =>
-  new AppError(409, code, message);
+export const conflict = (
+  code: string,
+  message: string,
+  details?: ErrorDetails,
+) => new AppError(409, code, message, details);
 
 /** 422 with per-field messages, e.g. `{ email: "Must be a valid email" }`. */
 export const validationFailed = (

@@ -3,6 +3,9 @@ import * as v from "valibot";
 /** Major-unit amounts in the API, minor-unit integers in the database (contract: money). */
 export const toMinor = (amount: number): number => Math.round(amount * 100);
 export const toMajor = (minor: number): number => minor / 100;
+/** How an amount reads for people: `34.99 USD`. */
+export const formatMoney = (minor: number, currency: string) =>
+  `${(minor / 100).toFixed(2)} ${currency.toUpperCase()}`;
 
 const MAX_PRICE = 1_000_000;
 

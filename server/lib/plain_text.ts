@@ -3,3 +3,9 @@
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
 
 export const stripControlChars = (text: string) => text.replace(CONTROL, "");
+
+/** A reason someone typed, ending like a sentence, to put before another sentence. */
+export const asSentence = (text: string) => {
+  const trimmed = text.trim();
+  return /[.!?…]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+};

@@ -1,3 +1,4 @@
+import { formatMoney } from "../../server/lib/money.ts";
 import { ActionLink, EmailLayout } from "./layout.tsx";
 
 export interface RenderedEmail {
@@ -27,10 +28,6 @@ function notice(
     }`,
   };
 }
-
-/** How a price reads in an email: `34.99 USD`. */
-const money = (minor: number, currency: string) =>
-  `${(minor / 100).toFixed(2)} ${currency.toUpperCase()}`;
 
 /** Every email the platform sends: the data it needs and how it reads, as HTML and as text. */
 export const emailTemplates = {
@@ -104,9 +101,17 @@ export const emailTemplates = {
   },
 
   enrollment_confirmed(
-    data: { name: string; program: string; access: string; link: string },
+    data: {
+      name: string;
+      program: string;
+      access: string;
+      link: string;
+      /** The receipt line when the access was paid for. */
+      paid?: string;
+    },
   ): RenderedEmail {
     return notice(`You are enrolled in ${data.program}`, data.name, [
+      ...(data.paid ? [data.paid] : []),
       `You now have ${data.access} access to "${data.program}". Your progress is saved as you go.`,
     ], { href: data.link, label: "Start learning" });
   },
@@ -130,7 +135,7 @@ export const emailTemplates = {
   ): RenderedEmail {
     return notice(`Refund for ${data.program}`, data.name, [
       `Your payment of ${
-        money(data.amount, data.currency)
+        formatMoney(data.amount, data.currency)
       } for "${data.program}" was refunded, and the access it bought has ended.`,
       "Your progress is kept, in case you come back.",
     ]);
@@ -186,6 +191,18 @@ export const emailTemplates = {
     return notice(`A new certificate for ${data.program}`, data.name, [
       `Your certificate for "${data.program}" was reissued with the code ${data.code}. The old code ${data.oldCode} now points to it.`,
     ], { href: data.verifyUrl, label: "See your certificate" });
+  },
+
+  /** Any notification without a template of its own: its title, its message, and its link. */
+  notification(
+    data: { name: string; title: string; message: string; link?: string },
+  ): RenderedEmail {
+    return notice(
+      data.title,
+      data.name,
+      [data.message],
+      data.link ? { href: data.link, label: "Open in Lectern" } : undefined,
+    );
   },
 };
 

@@ -1,4 +1,4 @@
-import { desc, eq } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import {
   type AccessType,
   outboxMessages,
@@ -68,10 +68,17 @@ export async function makeUserAndLogin(
   return { user, token: tokens.token, refreshToken: tokens.refreshToken };
 }
 
-/** The newest email stored for an address. */
-export async function latestEmail(ctx: TestContext, to: string) {
+/** The newest email stored for an address (of one template, when named). */
+export async function latestEmail(
+  ctx: TestContext,
+  to: string,
+  template?: string,
+) {
   const [message] = await ctx.deps.db.select().from(outboxMessages).where(
-    eq(outboxMessages.to, to),
+    and(
+      eq(outboxMessages.to, to),
+      template ? eq(outboxMessages.template, template) : undefined,
+    ),
   )
     .orderBy(desc(outboxMessages.createdAt), desc(outboxMessages.id)).limit(1);
   if (!message) throw new Error(`no email to ${to}`);
@@ -133,3 +140,6 @@ export async function endAccess(
     endGrants(tx, { userId, programId }, status, "ended by a test")
   );
 }
+
+/** Acts as the CLI does (an administrator that is no account) when a test calls a service directly. */
+export const ADMIN_ACTOR = { id: "cli", role: "admin" } as const;

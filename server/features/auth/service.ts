@@ -1,4 +1,5 @@
 import { eq } from "drizzle-orm";
+import { recordEvent } from "../events/record.ts";
 import { type Role, type User, users } from "../../../db/schema/mod.ts";
 import type { Deps } from "../../deps.ts";
 import {
@@ -135,7 +136,12 @@ export async function startSession(
       failedLoginCount: 0,
       lockedUntil: null,
     }).where(eq(users.id, user.id));
-    return await createSession(tx, user.id, client);
+    const session = await createSession(tx, user.id, client);
+    await recordEvent(tx, "user.signed_in", {
+      userId: user.id,
+      subjectId: session.sessionId,
+    });
+    return session;
   });
   const fresh = {
     ...user,

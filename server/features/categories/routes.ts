@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { requestActor } from "../audit/service.ts";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
 import type { Category } from "../../../db/schema/mod.ts";
@@ -86,6 +87,7 @@ export function categoryRoutes(deps: Deps) {
     async (c) => {
       const created = await categories.addCategory(
         deps,
+        requestActor(c, deps),
         c.req.valid("json").name,
       );
       return c.json({ success: true, category: toCategory(created) }, 201);
@@ -110,6 +112,7 @@ export function categoryRoutes(deps: Deps) {
     async (c) => {
       const renamed = await categories.renameCategory(
         deps,
+        requestActor(c, deps),
         c.req.valid("param").ref,
         c.req.valid("json").name,
       );
@@ -139,6 +142,7 @@ export function categoryRoutes(deps: Deps) {
     async (c) => {
       const removed = await categories.removeCategory(
         deps,
+        requestActor(c, deps),
         c.req.valid("param").ref,
       );
       return c.json({

@@ -1,4 +1,5 @@
 import { asc, count, eq, or, sql } from "drizzle-orm";
+import { audit, type AuditedActor } from "../audit/service.ts";
 import type { DbOrTx } from "../../../db/client.ts";
 import { categories, type Category, programs } from "../../../db/schema/mod.ts";
 import { conflict, notFound } from "../../lib/errors.ts";
@@ -59,41 +60,62 @@ async function assertNameFree(deps: DbDeps, name: string, exceptId?: string) {
 
 export async function addCategory(
   deps: DbDeps,
+  actor: AuditedActor,
   name: string,
 ): Promise<Category> {
   const trimmed = name.trim();
   await assertNameFree(deps, trimmed);
-  const [{ last } = { last: 0 }] = await deps.db.select({
-    last: sql<number>`coalesce(max(${categories.position}), 0)`,
-  }).from(categories);
-  const [created] = await deps.db.insert(categories).values({
-    id: newId(),
-    name: trimmed,
-    slug: slugify(trimmed),
-    position: last + 1,
-    createdAt: new Date(),
-  }).returning();
-  return created!;
+  return await deps.db.transaction(async (tx) => {
+    const [{ last } = { last: 0 }] = await tx.select({
+      last: sql<number>`coalesce(max(${categories.position}), 0)`,
+    }).from(categories);
+    const [created] = await tx.insert(categories).values({
+      id: newId(),
+      name: trimmed,
+      slug: slugify(trimmed),
+      position: last + 1,
+      createdAt: new Date(),
+    }).returning();
+    await audit(tx, actor, {
+      action: "category.create",
+      targetType: "category",
+      targetId: created!.id,
+      after: { name: trimmed },
+    });
+    return created!;
+  });
 }
 
 export async function renameCategory(
   deps: DbDeps,
+  actor: AuditedActor,
   ref: string,
   name: string,
 ): Promise<Category> {
   const category = await getCategory(deps, ref);
   const trimmed = name.trim();
+  if (trimmed === category.name) return category;
   await assertNameFree(deps, trimmed, category.id);
-  const [updated] = await deps.db.update(categories).set({
-    name: trimmed,
-    slug: slugify(trimmed),
-  }).where(eq(categories.id, category.id)).returning();
-  return updated!;
+  return await deps.db.transaction(async (tx) => {
+    const [updated] = await tx.update(categories).set({
+      name: trimmed,
+      slug: slugify(trimmed),
+    }).where(eq(categories.id, category.id)).returning();
+    await audit(tx, actor, {
+      action: "category.rename",
+      targetType: "category",
+      targetId: category.id,
+      before: { name: category.name },
+      after: { name: trimmed },
+    });
+    return updated!;
+  });
 }
 
 /** Only an empty category can go: programs (deleted ones too, which keep their history) hold it. */
 export async function removeCategory(
   deps: DbDeps,
+  actor: AuditedActor,
   ref: string,
 ): Promise<Category> {
   const category = await getCategory(deps, ref);
@@ -108,6 +130,14 @@ export async function removeCategory(
       } (deleted ones included); move them first`,
     );
   }
-  await deps.db.delete(categories).where(eq(categories.id, category.id));
+  await deps.db.transaction(async (tx) => {
+    await tx.delete(categories).where(eq(categories.id, category.id));
+    await audit(tx, actor, {
+      action: "category.delete",
+      targetType: "category",
+      targetId: category.id,
+      before: { name: category.name },
+    });
+  });
   return category;
 }

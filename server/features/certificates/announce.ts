@@ -6,7 +6,7 @@ import {
 } from "../../../db/schema/mod.ts";
 import type { Deps } from "../../deps.ts";
 import { contentKey, sha256Hex } from "../../lib/storage.ts";
-import { queueEmail } from "../email/service.ts";
+import { notify } from "../notifications/service.ts";
 import { renderCertificatePdf } from "./pdf.ts";
 
 type AnnounceDeps = Pick<
@@ -53,27 +53,75 @@ export async function ensurePdf(
   return { ...certificate, pdfKey: key, pdfSha256: hash };
 }
 
-/** After the issuing transaction commits: the PDF, then the learner's email. */
+/** The learner hears of a certificate issued, revoked or reissued: in the app and by email. */
+export async function tellLearner(
+  deps: AnnounceDeps,
+  certificate: Certificate,
+  news:
+    | { kind: "issued" }
+    | { kind: "revoked"; reason: string }
+    | { kind: "reissued"; oldCode: string },
+) {
+  const [learner] = await deps.db.select({ name: users.name }).from(users)
+    .where(eq(users.id, certificate.userId));
+  if (!learner) return;
+  const program = certificate.programTitle;
+  const verifyUrl = verifyUrlOf(deps.config.appUrl, certificate.code);
+  const base = {
+    userId: certificate.userId,
+    link: `/verify/${certificate.code}`,
+    relatedId: certificate.id,
+  };
+  const name = learner.name;
+  const code = certificate.code;
+  if (news.kind === "issued") {
+    await notify(deps, {
+      ...base,
+      type: "certificate_issued",
+      title: `Your certificate for ${program}`,
+      message: `You earned a certificate for "${program}" (code ${code}).`,
+      email: {
+        template: "certificate_issued",
+        data: { name, program, code, verifyUrl },
+      },
+    });
+  } else if (news.kind === "revoked") {
+    await notify(deps, {
+      ...base,
+      type: "certificate_revoked",
+      title: `Your certificate for ${program} was revoked`,
+      message:
+        `The certificate ${code} for "${program}" has been revoked: ${news.reason}`,
+      email: {
+        template: "certificate_revoked",
+        data: { name, program, code, reason: news.reason },
+      },
+    });
+  } else {
+    await notify(deps, {
+      ...base,
+      type: "certificate_reissued",
+      title: `A new certificate for ${program}`,
+      message:
+        `Your certificate for "${program}" was reissued with the code ${code}; the old code ${news.oldCode} points to it.`,
+      email: {
+        template: "certificate_reissued",
+        data: { name, program, oldCode: news.oldCode, code, verifyUrl },
+      },
+    });
+  }
+}
+
+/** After the issuing transaction commits: the PDF, then the learner's notification. */
 export function announceCertificate(deps: AnnounceDeps, certificateId: string) {
   deps.background.run("certificate issued", async () => {
-    const [row] = await deps.db.select({
-      certificate: certificates,
-      user: users,
-    })
-      .from(certificates).innerJoin(users, eq(users.id, certificates.userId))
+    const [certificate] = await deps.db.select().from(certificates)
       .where(eq(certificates.id, certificateId));
-    if (!row) return;
-    await ensurePdf(deps, row.certificate);
-    const template = row.certificate.replacesId
-      ? undefined
-      : "certificate_issued" as const;
-    if (template) {
-      await queueEmail(deps, row.user.email, template, {
-        name: row.user.name,
-        program: row.certificate.programTitle,
-        code: row.certificate.code,
-        verifyUrl: verifyUrlOf(deps.config.appUrl, row.certificate.code),
-      });
+    if (!certificate) return;
+    await ensurePdf(deps, certificate);
+    // A reissue announces itself, with the old code.
+    if (!certificate.replacesId) {
+      await tellLearner(deps, certificate, { kind: "issued" });
     }
   });
 }

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { requestActor } from "../audit/service.ts";
 import { describeRoute } from "hono-openapi";
 import type { Deps } from "../../deps.ts";
 import { AppError, notFound } from "../../lib/errors.ts";
@@ -101,7 +102,11 @@ export function certificateRoutes(deps: Deps) {
     idempotent(deps),
     async (c) => {
       const input = c.req.valid("json");
-      const result = await generateCertificate(deps, c.get("auth").user, input);
+      const result = await generateCertificate(
+        deps,
+        requestActor(c, deps),
+        input,
+      );
       return c.json({
         success: true as const,
         created: result.created,
@@ -312,7 +317,7 @@ export function adminCertificateRoutes(deps: Deps) {
     async (c) => {
       const result = await issueManually(
         deps,
-        c.get("auth").user,
+        requestActor(c, deps),
         c.req.valid("json"),
       );
       return c.json({
@@ -342,7 +347,7 @@ export function adminCertificateRoutes(deps: Deps) {
     async (c) => {
       const revoked = await revokeCertificate(
         deps,
-        c.get("auth").user,
+        requestActor(c, deps),
         c.req.valid("param").id,
         c.req.valid("json").reason,
       );
@@ -373,7 +378,7 @@ export function adminCertificateRoutes(deps: Deps) {
     async (c) => {
       const result = await reissueCertificate(
         deps,
-        c.get("auth").user,
+        requestActor(c, deps),
         c.req.valid("param").id,
         c.req.valid("json"),
       );

@@ -10,23 +10,22 @@ import {
   ne,
   or,
   type SQL,
-  sql,
 } from "drizzle-orm";
-import type { Db, DbOrTx } from "../../../db/client.ts";
+import type { DbOrTx, Tx } from "../../../db/client.ts";
 import {
   type Certificate,
   certificates,
   programs,
   quizAttempts,
-  users,
 } from "../../../db/schema/mod.ts";
 import type { Deps } from "../../deps.ts";
 import { AppError, conflict, forbidden, notFound } from "../../lib/errors.ts";
+import { likeContains } from "../../lib/like.ts";
 import { offsetOf, type PageRequest } from "../../lib/pagination.ts";
-import { queueEmail } from "../email/service.ts";
+import { audit } from "../audit/service.ts";
 import { recordEvent } from "../events/record.ts";
 import type { Actor } from "../programs/service.ts";
-import { ensurePdf, verifyUrlOf } from "./announce.ts";
+import { ensurePdf, tellLearner } from "./announce.ts";
 import { canonicalCode } from "./codes.ts";
 import { issueCertificate, meetsRule } from "./issue.ts";
 
@@ -141,12 +140,10 @@ export async function listCertificates(
     conditions.push(ne(certificates.status, "superseded"));
   }
   if (filter.search) {
-    const pattern = `%${filter.search.replace(/[%_\\]/g, "\\$&")}%`;
-    // LIKE has no escape character unless the statement names one.
     conditions.push(
       or(
-        sql`${certificates.recipientName} LIKE ${pattern} ESCAPE '\\'`,
-        sql`${certificates.code} LIKE ${pattern.toUpperCase()} ESCAPE '\\'`,
+        likeContains(certificates.recipientName, filter.search),
+        likeContains(certificates.code, filter.search.toUpperCase()),
       )!,
     );
   }
@@ -176,36 +173,26 @@ export async function replacementOf(
   return current === certificate ? undefined : current;
 }
 
-async function learnerOf(db: Db, certificate: Certificate) {
-  const [user] = await db.select({ email: users.email, name: users.name })
-    .from(users).where(eq(users.id, certificate.userId));
-  return user;
-}
-
-/** After commit: the PDF first (so the email's link has a document behind it), then the email. */
+/** After commit: the PDF first (so the email's link has a document behind it), then the learner. */
 async function renderAndTell(
   deps: ServiceDeps,
   certificate: Certificate,
-  email: (learner: { email: string; name: string }) => Promise<unknown>,
+  news: Parameters<typeof tellLearner>[2],
 ): Promise<Certificate> {
   const rendered = await ensurePdf(deps, certificate);
-  const learner = await learnerOf(deps.db, certificate);
-  if (learner) await email(learner);
+  await tellLearner(deps, rendered, news);
   return rendered;
 }
 
 const tellIssued = (deps: ServiceDeps, certificate: Certificate) =>
-  renderAndTell(
-    deps,
-    certificate,
-    (learner) =>
-      queueEmail(deps, learner.email, "certificate_issued", {
-        name: learner.name,
-        program: certificate.programTitle,
-        code: certificate.code,
-        verifyUrl: verifyUrlOf(deps.config.appUrl, certificate.code),
-      }),
-  );
+  renderAndTell(deps, certificate, { kind: "issued" });
+
+const auditedFields = (c: Certificate) => ({
+  code: c.code,
+  userId: c.userId,
+  programId: c.programId,
+  status: c.status,
+});
 
 export interface ManualIssueInput {
   userId: string;
@@ -222,15 +209,24 @@ export async function issueManually(
   actor: Actor,
   input: ManualIssueInput,
 ): Promise<{ certificate: Certificate; created: boolean }> {
-  const result = await deps.db.transaction((tx) =>
-    issueCertificate(tx, deps, {
+  const result = await deps.db.transaction(async (tx) => {
+    const issued = await issueCertificate(tx, deps, {
       userId: input.userId,
       programId: input.programId,
       basis: "manual",
       reason: input.reason,
       issuedBy: accountOf(actor),
-    })
-  );
+    });
+    if (issued.created) {
+      await audit(tx, actor, {
+        action: "certificate.issue",
+        targetType: "certificate",
+        targetId: issued.certificate.id,
+        after: { ...auditedFields(issued.certificate), reason: input.reason },
+      });
+    }
+    return issued;
+  });
   if (!result.created) return result;
   return {
     certificate: await tellIssued(deps, result.certificate),
@@ -254,63 +250,82 @@ export async function generateCertificate(
   input: GenerateInput,
 ): Promise<{ certificate: Certificate; created: boolean }> {
   const result = await deps.db.transaction(async (tx) => {
-    if (input.quizAttemptId) {
-      const [attempt] = await tx.select({
-        userId: quizAttempts.userId,
-        programId: quizAttempts.programId,
-        mode: quizAttempts.mode,
-        status: quizAttempts.status,
-        passed: quizAttempts.passed,
-        scorePercentage: quizAttempts.scorePercentage,
-      }).from(quizAttempts).where(eq(quizAttempts.id, input.quizAttemptId));
-      if (
-        !attempt || attempt.userId !== input.userId ||
-        attempt.programId !== input.programId
-      ) {
-        throw notFound("Quiz attempt for this learner and program");
-      }
-      if (
-        attempt.mode !== "exam" || attempt.status !== "completed" ||
-        !attempt.passed
-      ) {
-        throw new AppError(
-          422,
-          "QUIZ_NOT_PASSED",
-          "That attempt is not a passed, graded exam attempt",
-        );
-      }
-      return await issueCertificate(tx, deps, {
-        userId: input.userId,
-        programId: input.programId,
-        basis: "quiz",
-        quizAttemptId: input.quizAttemptId,
-        score: attempt.scorePercentage,
-        issuedBy: accountOf(actor),
+    const issued = await issueForRequest(tx, deps, actor, input);
+    if (issued.created) {
+      await audit(tx, actor, {
+        action: "certificate.generate",
+        targetType: "certificate",
+        targetId: issued.certificate.id,
+        after: auditedFields(issued.certificate),
       });
     }
-    const [program] = await tx.select().from(programs).where(
-      eq(programs.id, input.programId),
-    );
-    if (!program) throw notFound("Program");
-    if (!(await meetsRule(tx, input.userId, program))) {
-      throw new AppError(
-        422,
-        "REQUIREMENTS_NOT_MET",
-        "The learner has not met this program's certificate rule",
-      );
-    }
-    return await issueCertificate(tx, deps, {
-      userId: input.userId,
-      programId: input.programId,
-      basis: "completion",
-      issuedBy: accountOf(actor),
-    });
+    return issued;
   });
   if (!result.created) return result;
   return {
     certificate: await tellIssued(deps, result.certificate),
     created: true,
   };
+}
+
+/** The checks and the issue behind `generateCertificate`, inside its transaction. */
+async function issueForRequest(
+  tx: Tx,
+  deps: ServiceDeps,
+  actor: Actor,
+  input: GenerateInput,
+) {
+  if (input.quizAttemptId) {
+    const [attempt] = await tx.select({
+      userId: quizAttempts.userId,
+      programId: quizAttempts.programId,
+      mode: quizAttempts.mode,
+      status: quizAttempts.status,
+      passed: quizAttempts.passed,
+      scorePercentage: quizAttempts.scorePercentage,
+    }).from(quizAttempts).where(eq(quizAttempts.id, input.quizAttemptId));
+    if (
+      !attempt || attempt.userId !== input.userId ||
+      attempt.programId !== input.programId
+    ) {
+      throw notFound("Quiz attempt for this learner and program");
+    }
+    if (
+      attempt.mode !== "exam" || attempt.status !== "completed" ||
+      !attempt.passed
+    ) {
+      throw new AppError(
+        422,
+        "QUIZ_NOT_PASSED",
+        "That attempt is not a passed, graded exam attempt",
+      );
+    }
+    return await issueCertificate(tx, deps, {
+      userId: input.userId,
+      programId: input.programId,
+      basis: "quiz",
+      quizAttemptId: input.quizAttemptId,
+      score: attempt.scorePercentage,
+      issuedBy: accountOf(actor),
+    });
+  }
+  const [program] = await tx.select().from(programs).where(
+    eq(programs.id, input.programId),
+  );
+  if (!program) throw notFound("Program");
+  if (!(await meetsRule(tx, input.userId, program))) {
+    throw new AppError(
+      422,
+      "REQUIREMENTS_NOT_MET",
+      "The learner has not met this program's certificate rule",
+    );
+  }
+  return await issueCertificate(tx, deps, {
+    userId: input.userId,
+    programId: input.programId,
+    basis: "completion",
+    issuedBy: accountOf(actor),
+  });
 }
 
 /** Revoke (reason required): the verification page says Revoked from now on; the learner is told. */
@@ -348,17 +363,16 @@ export async function revokeCertificate(
       subjectId: certificate.id,
       payload: { reason, by: actor.id },
     });
+    await audit(tx, actor, {
+      action: "certificate.revoke",
+      targetType: "certificate",
+      targetId: certificate.id,
+      before: { status: certificate.status },
+      after: { status: "revoked", reason },
+    });
     return { ...certificate, ...changes };
   });
-  const learner = await learnerOf(deps.db, revoked);
-  if (learner) {
-    await queueEmail(deps, learner.email, "certificate_revoked", {
-      name: learner.name,
-      program: revoked.programTitle,
-      code: revoked.code,
-      reason,
-    });
-  }
+  await tellLearner(deps, revoked, { kind: "revoked", reason });
   return revoked;
 }
 
@@ -436,6 +450,18 @@ export async function reissueCertificate(
       subjectId: issued.certificate.id,
       payload: { replaces: old.id, reason: input.reason ?? null, by: actor.id },
     });
+    await audit(tx, actor, {
+      action: "certificate.reissue",
+      targetType: "certificate",
+      targetId: old.id,
+      before: auditedFields(old),
+      after: {
+        replacedBy: issued.certificate.id,
+        code: issued.certificate.code,
+        recipientName: issued.certificate.recipientName,
+        reason: input.reason ?? null,
+      },
+    });
     return {
       certificate: issued.certificate,
       replaced: {
@@ -445,18 +471,10 @@ export async function reissueCertificate(
       },
     };
   });
-  const rendered = await renderAndTell(
-    deps,
-    certificate,
-    (learner) =>
-      queueEmail(deps, learner.email, "certificate_reissued", {
-        name: learner.name,
-        program: certificate.programTitle,
-        oldCode: replaced.code,
-        code: certificate.code,
-        verifyUrl: verifyUrlOf(deps.config.appUrl, certificate.code),
-      }),
-  );
+  const rendered = await renderAndTell(deps, certificate, {
+    kind: "reissued",
+    oldCode: replaced.code,
+  });
   return { certificate: rendered, replaced };
 }
 

@@ -1,5 +1,8 @@
 import { and, desc, eq, isNull, lte, or, sql } from "drizzle-orm";
+import type { DbOrTx } from "../../../db/client.ts";
 import {
+  type DeliveryStatus,
+  notificationDeliveries,
   type OutboxMessage,
   outboxMessages,
   type OutboxStatus,
@@ -25,6 +28,71 @@ const CLAIM_LEASE_MS = 2 * 60_000;
 
 type EmailDeps = Pick<Deps, "db" | "mail" | "logger" | "background">;
 
+/** What the delivery log records about a message besides its template. */
+export interface DeliveryContext {
+  userId?: string | null;
+  notificationId?: string | null;
+  /** The notification type; defaults to the template name. */
+  type?: string;
+}
+
+/**
+ * Renders an email into the outbox and logs it as queued (or `logged`, without SMTP), using `db`:
+ * pass a transaction to commit the message with the change it reports. Start delivery with
+ * `dispatchEmail` once that has committed.
+ */
+export async function storeEmail<T extends EmailTemplateName>(
+  db: DbOrTx,
+  mailConfigured: boolean,
+  to: string,
+  template: T,
+  data: EmailData<T>,
+  context: DeliveryContext = {},
+): Promise<OutboxMessage> {
+  const rendered = (emailTemplates[template] as (
+    d: EmailData<T>,
+  ) => ReturnType<typeof emailTemplates.verify_email>)(
+    data,
+  );
+  const now = new Date();
+  const [message] = await db.insert(outboxMessages).values({
+    id: newId(),
+    to,
+    template,
+    ...rendered,
+    status: mailConfigured ? "pending" : "logged",
+    createdAt: now,
+  }).returning();
+  await db.insert(notificationDeliveries).values({
+    id: newId(),
+    notificationId: context.notificationId ?? null,
+    outboxId: message!.id,
+    userId: context.userId ?? null,
+    type: context.type ?? template,
+    channel: "email",
+    status: mailConfigured ? "queued" : "logged",
+    createdAt: now,
+  });
+  return message!;
+}
+
+/** Starts delivering a stored message in the background; without SMTP, writes it to the log. */
+export function dispatchEmail(deps: EmailDeps, message: OutboxMessage): void {
+  if (!deps.mail) {
+    deps.logger.info("email kept in outbox (SMTP_URL not set)", {
+      outboxId: message.id,
+      to: message.to,
+      subject: message.subject,
+      text: message.text,
+    });
+    return;
+  }
+  deps.background.run(
+    "deliver email",
+    () => deliverMessage(deps, message.id),
+  );
+}
+
 /**
  * Renders an email, stores it in the outbox, and starts delivery in the background. Without SMTP the
  * message is logged (text only, links included) and kept with status `logged`.
@@ -34,34 +102,39 @@ export async function queueEmail<T extends EmailTemplateName>(
   to: string,
   template: T,
   data: EmailData<T>,
+  context: DeliveryContext = {},
 ): Promise<OutboxMessage> {
-  const rendered = (emailTemplates[template] as (
-    d: EmailData<T>,
-  ) => ReturnType<typeof emailTemplates.verify_email>)(
-    data,
+  const message = await deps.db.transaction((tx) =>
+    storeEmail(tx, deps.mail !== undefined, to, template, data, context)
   );
-  const [message] = await deps.db.insert(outboxMessages).values({
-    id: newId(),
-    to,
-    template,
-    ...rendered,
-    status: deps.mail ? "pending" : "logged",
-    createdAt: new Date(),
-  }).returning();
-  if (!deps.mail) {
-    deps.logger.info("email kept in outbox (SMTP_URL not set)", {
-      outboxId: message!.id,
-      to,
-      subject: rendered.subject,
-      text: rendered.text,
-    });
-  } else {
-    deps.background.run(
-      "deliver email",
-      () => deliverMessage(deps, message!.id),
+  dispatchEmail(deps, message);
+  return message;
+}
+
+/**
+ * One delivery-log row per attempt, carrying over the user, notification and type the message was
+ * queued with (its first row), in one statement.
+ */
+async function logAttempt(
+  deps: Pick<Deps, "db">,
+  outboxId: string,
+  attempt: { status: DeliveryStatus; number: number; error?: string },
+) {
+  const first = (column: string) =>
+    sql.raw(
+      `(SELECT ${column} FROM notification_deliveries d WHERE d.outbox_id = o.id ORDER BY d.created_at LIMIT 1)`,
     );
-  }
-  return message!;
+  await deps.db.run(sql`
+    INSERT INTO notification_deliveries
+      (id, notification_id, outbox_id, user_id, type, channel, status, attempt, error, created_at)
+    SELECT ${newId()}, ${first("notification_id")}, o.id, ${
+    first("user_id")
+  }, coalesce(${
+    first("type")
+  }, o.template), 'email', ${attempt.status}, ${attempt.number}, ${
+    attempt.error ?? null
+  }, ${Date.now()}
+    FROM outbox_messages o WHERE o.id = ${outboxId} RETURNING id`);
 }
 
 /** Tries one message if it is due and nobody else holds it; records the outcome. */
@@ -86,6 +159,7 @@ export async function deliverMessage(
     ))
     .returning();
   if (!claimed) return "skipped";
+  let failure: unknown;
   try {
     await deps.mail.send({
       to: claimed.to,
@@ -93,6 +167,11 @@ export async function deliverMessage(
       text: claimed.text,
       html: claimed.html,
     });
+  } catch (error) {
+    failure = error ?? new Error("delivery failed");
+  }
+  // Only the SMTP call decides: a failure to record a sent message must not schedule a resend.
+  if (failure === undefined) {
     await deps.db.update(outboxMessages).set({
       status: "sent",
       sentAt: new Date(),
@@ -100,30 +179,33 @@ export async function deliverMessage(
       lastError: null,
     })
       .where(eq(outboxMessages.id, id));
+    await logAttempt(deps, id, { status: "sent", number: claimed.attempts });
     return "sent";
-  } catch (error) {
-    const delay = RETRY_DELAYS_MS[claimed.attempts - 1];
-    const status: OutboxStatus = delay === undefined ? "failed" : "pending";
-    const lastError = error instanceof Error
-      ? error.message.slice(0, 500)
-      : String(error);
-    await deps.db.update(outboxMessages)
-      .set({
-        status,
-        lastError,
-        nextAttemptAt: delay === undefined
-          ? null
-          : new Date(Date.now() + delay),
-      })
-      .where(eq(outboxMessages.id, id));
-    deps.logger.warn("email delivery failed", {
-      outboxId: id,
-      attempt: claimed.attempts,
-      status,
-      error: lastError,
-    });
-    return status;
   }
+  const delay = RETRY_DELAYS_MS[claimed.attempts - 1];
+  const status: OutboxStatus = delay === undefined ? "failed" : "pending";
+  const lastError = failure instanceof Error
+    ? failure.message.slice(0, 500)
+    : String(failure);
+  await deps.db.update(outboxMessages)
+    .set({
+      status,
+      lastError,
+      nextAttemptAt: delay === undefined ? null : new Date(Date.now() + delay),
+    })
+    .where(eq(outboxMessages.id, id));
+  await logAttempt(deps, id, {
+    status: status === "failed" ? "failed" : "retrying",
+    number: claimed.attempts,
+    error: lastError,
+  });
+  deps.logger.warn("email delivery failed", {
+    outboxId: id,
+    attempt: claimed.attempts,
+    status,
+    error: lastError,
+  });
+  return status;
 }
 
 /** Delivers every pending message whose retry time has come. Run periodically by the server. */

@@ -14,6 +14,7 @@ import {
 import type { Deps } from "../../deps.ts";
 import { AppError, conflict, notFound } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
+import { formatMoney } from "../../lib/money.ts";
 import {
   activeGrants,
   type FeatureAccess,
@@ -22,7 +23,9 @@ import {
 } from "../access/service.ts";
 import { priceOf, UPGRADE_URL } from "../access/errors.ts";
 import { paymentRequiredFor } from "../access/errors.ts";
-import { queueEmail } from "../email/service.ts";
+import { audit, type AuditedActor } from "../audit/service.ts";
+import { recordEvent } from "../events/record.ts";
+import { notify, type NotifyDeps } from "../notifications/service.ts";
 import { type Actor, getVisibleProgram } from "../programs/service.ts";
 import { currentTier } from "../subscriptions/current.ts";
 import { PLANS, UNLIMITED } from "../subscriptions/plans.ts";
@@ -66,6 +69,11 @@ export async function ensureEnrollment(
     updatedAt: now,
   }).onConflictDoNothing().returning();
   if (inserted[0]) {
+    await recordEvent(db, "enrollment.created", {
+      userId,
+      programId,
+      subjectId: inserted[0].id,
+    });
     return { enrollment: inserted[0], created: true, resumed: false };
   }
   let enrollment = (await findEnrollment(db, userId, programId))!;
@@ -96,8 +104,16 @@ export async function grantAccess(
   tx: DbOrTx,
   request: GrantRequest,
   now = new Date(),
-): Promise<{ enrollment: Enrollment; grant: AccessGrant; granted: boolean }> {
-  const { enrollment } = await ensureEnrollment(
+): Promise<
+  {
+    enrollment: Enrollment;
+    grant: AccessGrant;
+    granted: boolean;
+    /** The enrollment itself is new (not only the access type). */
+    enrolled: boolean;
+  }
+> {
+  const { enrollment, created: enrolled } = await ensureEnrollment(
     tx,
     request.userId,
     request.programId,
@@ -135,7 +151,7 @@ export async function grantAccess(
     }).returning() as [AccessGrant];
   }
   await refreshEnrolledCount(tx, request.programId);
-  return { enrollment, grant, granted };
+  return { enrollment, grant, granted, enrolled };
 }
 
 /** Ends grants (a refund, or an administrator); returns how many were active. */
@@ -277,7 +293,7 @@ export async function enrollWithoutPayment(
     return await enrollmentResult(deps, viewer, program, !resumed);
   }
   if (priceOf(program, accessType) === 0) {
-    const { granted } = await deps.db.transaction(async (tx) => {
+    const { granted, enrolled } = await deps.db.transaction(async (tx) => {
       await assertWithinProgramLimit(tx, viewer.id, program.id);
       return await grantAccess(tx, {
         userId: viewer.id,
@@ -287,7 +303,12 @@ export async function enrollWithoutPayment(
       });
     });
     if (granted) {
-      await sendEnrollmentEmail(deps, viewer.id, program, accessType);
+      await announceEnrollment(deps, {
+        userId: viewer.id,
+        program,
+        accessType,
+        newStudent: enrolled,
+      });
     }
     return await enrollmentResult(deps, viewer, program, !granted);
   }
@@ -301,7 +322,12 @@ export async function enrollWithoutPayment(
       return result;
     });
     if (created) {
-      await sendEnrollmentEmail(deps, viewer.id, program, accessType);
+      await announceEnrollment(deps, {
+        userId: viewer.id,
+        program,
+        accessType,
+        newStudent: true,
+      });
     }
     return await enrollmentResult(
       deps,
@@ -346,19 +372,65 @@ const ACCESS_LABELS: Record<AccessType, string> = {
   bundle: "full (lessons, AI tutor and exam simulator)",
 };
 
-export async function sendEnrollmentEmail(
-  deps: Pick<Deps, "db" | "mail" | "logger" | "background" | "config">,
-  userId: string,
-  program: Pick<Program, "id" | "title" | "slug">,
-  accessType: AccessType,
+export interface EnrollmentNews {
+  userId: string;
+  program: Pick<Program, "id" | "title" | "instructorId">;
+  accessType: AccessType;
+  /** A first enrollment in the program (not another access type): the instructor hears of it. */
+  newStudent: boolean;
+  /** What the learner paid, when a payment bought it. */
+  paid?: { amount: number; currency: string; paymentId: string };
+}
+
+/**
+ * After an enrollment or a new access type commits: the learner's confirmation (a receipt when it
+ * was paid for) and, for a new student, a notice to the program's instructor.
+ */
+export async function announceEnrollment(
+  deps: NotifyDeps,
+  news: EnrollmentNews,
 ) {
-  const user = await getUser(deps, userId);
-  await queueEmail(deps, user.email, "enrollment_confirmed", {
-    name: user.name,
-    program: program.title,
-    access: ACCESS_LABELS[accessType],
-    link: `${deps.config.appUrl}/api/programs/${program.id}`,
+  const { program, paid } = news;
+  const learner = await getUser(deps, news.userId);
+  const link = `/api/programs/${program.id}`;
+  const paidLine = paid
+    ? `Payment received: ${formatMoney(paid.amount, paid.currency)}.`
+    : undefined;
+  await notify(deps, {
+    userId: learner.id,
+    type: paid ? "payment_succeeded" : "enrollment",
+    title: paid
+      ? `Payment received for ${program.title}`
+      : `You are enrolled in ${program.title}`,
+    message: [
+      paidLine,
+      `You now have ${
+        ACCESS_LABELS[news.accessType]
+      } access to "${program.title}".`,
+    ].filter(Boolean).join(" "),
+    link,
+    relatedId: paid?.paymentId ?? program.id,
+    email: {
+      template: "enrollment_confirmed",
+      data: {
+        name: learner.name,
+        program: program.title,
+        access: ACCESS_LABELS[news.accessType],
+        link: `${deps.config.appUrl}${link}`,
+        ...(paidLine ? { paid: paidLine } : {}),
+      },
+    },
   });
+  if (news.newStudent && program.instructorId !== learner.id) {
+    await notify(deps, {
+      userId: program.instructorId,
+      type: "new_student",
+      title: "New student enrolled",
+      message: `${learner.name} enrolled in ${program.title}`,
+      link,
+      relatedId: program.id,
+    });
+  }
 }
 
 export function toEnrollmentResponse(result: EnrollmentResult) {
@@ -377,19 +449,39 @@ export function toEnrollmentResponse(result: EnrollmentResult) {
 
 /** `enrollments grant` (CLI): an administrator gives an access type for good, e.g. without Stripe. */
 export async function adminGrantAccess(
-  deps: Pick<Deps, "db" | "mail" | "logger" | "background" | "config">,
+  deps: NotifyDeps,
+  actor: AuditedActor,
   userId: string,
   programId: string,
   accessType: AccessType,
 ) {
-  const result = await deps.db.transaction((tx) =>
-    grantAccess(tx, { userId, programId, accessType, source: "admin" })
-  );
+  const result = await deps.db.transaction(async (tx) => {
+    const granted = await grantAccess(tx, {
+      userId,
+      programId,
+      accessType,
+      source: "admin",
+    });
+    if (granted.granted) {
+      await audit(tx, actor, {
+        action: "enrollment.grant",
+        targetType: "enrollment",
+        targetId: granted.enrollment.id,
+        after: { userId, programId, accessType },
+      });
+    }
+    return granted;
+  });
   if (result.granted) {
     const [program] = await deps.db.select().from(programs).where(
       eq(programs.id, programId),
     );
-    await sendEnrollmentEmail(deps, userId, program!, accessType);
+    await announceEnrollment(deps, {
+      userId,
+      program: program!,
+      accessType,
+      newStudent: result.enrolled,
+    });
   }
   return result;
 }
@@ -397,19 +489,30 @@ export async function adminGrantAccess(
 /** `enrollments revoke` (CLI): ends active grants; progress and the enrollment stay. */
 export async function adminRevokeAccess(
   deps: Pick<Deps, "db">,
+  actor: AuditedActor,
   userId: string,
   programId: string,
   accessType: AccessType | undefined,
   reason: string,
 ): Promise<number> {
-  const revoked = await deps.db.transaction((tx) =>
-    endGrants(
+  const revoked = await deps.db.transaction(async (tx) => {
+    const count = await endGrants(
       tx,
       { userId, programId, ...(accessType ? { accessType } : {}) },
       "revoked",
       reason,
-    )
-  );
+    );
+    if (count > 0) {
+      await audit(tx, actor, {
+        action: "enrollment.revoke",
+        targetType: "user",
+        targetId: userId,
+        before: { programId, accessType: accessType ?? "all", active: count },
+        after: { programId, reason },
+      });
+    }
+    return count;
+  });
   if (revoked === 0) {
     throw conflict(
       "NOTHING_TO_REVOKE",

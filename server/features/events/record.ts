@@ -7,7 +7,11 @@ export type EventType =
   | "quiz.passed"
   | "certificate.issued"
   | "certificate.revoked"
-  | "certificate.reissued";
+  | "certificate.reissued"
+  | "program.viewed"
+  | "enrollment.created"
+  | "ai.message"
+  | "user.signed_in";
 
 interface EventFields {
   userId?: string;

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { SocialLinksBody } from "../users/schemas.ts";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
 import type { Deps } from "../../deps.ts";
@@ -13,13 +14,6 @@ import * as programs from "../programs/service.ts";
 import * as instructors from "./service.ts";
 
 const tags = ["Instructors"];
-const HttpUrl = v.pipe(
-  v.string(),
-  v.trim(),
-  v.maxLength(500),
-  v.url("Must be a URL"),
-  v.regex(/^https?:\/\//i, "Must be an http(s) URL"),
-);
 const ProfileBody = v.strictObject({
   headline: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(160))),
   expertise: v.optional(
@@ -37,13 +31,7 @@ const ProfileBody = v.strictObject({
   ),
   acceptingStudents: v.optional(v.boolean("Must be true or false")),
   bio: v.optional(v.nullable(v.pipe(v.string(), v.trim(), v.maxLength(2000)))),
-  socialLinks: v.optional(v.strictObject({
-    website: v.optional(HttpUrl),
-    twitter: v.optional(HttpUrl),
-    linkedin: v.optional(HttpUrl),
-    github: v.optional(HttpUrl),
-    youtube: v.optional(HttpUrl),
-  })),
+  socialLinks: v.optional(SocialLinksBody),
 }, "Unknown field");
 const InstructorSchema = v.object({
   id: v.string(),

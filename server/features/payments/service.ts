@@ -11,19 +11,19 @@ import {
 import type { Deps } from "../../deps.ts";
 import { AppError, conflict, forbidden, notFound } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
-import { toMajor, toMinor } from "../../lib/money.ts";
+import { formatMoney, toMajor, toMinor } from "../../lib/money.ts";
 import { requireStripe, stripeFailure } from "../../lib/stripe.ts";
 import { priceOf } from "../access/errors.ts";
 import { activeGrants, isOwnerOrAdmin } from "../access/service.ts";
-import { queueEmail } from "../email/service.ts";
+import { notify } from "../notifications/service.ts";
 import {
+  announceEnrollment,
   assertEnrollable,
   endGrants,
   type EnrollmentResult,
   enrollmentResult,
   grantAccess,
   grantsCover,
-  sendEnrollmentEmail,
 } from "../enrollments/service.ts";
 import { type Actor, getVisibleProgram } from "../programs/service.ts";
 import { getUser } from "../users/service.ts";
@@ -218,7 +218,9 @@ export async function fulfilSucceededIntent(
   deps: PaymentDeps,
   tx: DbOrTx,
   intent: Pick<Stripe.PaymentIntent, "id" | "amount" | "currency" | "status">,
-): Promise<{ outcome: FulfilmentOutcome; payment?: Payment }> {
+): Promise<
+  { outcome: FulfilmentOutcome; payment?: Payment; enrolled?: boolean }
+> {
   const [payment] = await tx.select().from(payments).where(
     eq(payments.stripePaymentIntentId, intent.id),
   );
@@ -245,32 +247,42 @@ export async function fulfilSucceededIntent(
       updatedAt: now,
     }).where(eq(payments.id, payment.id));
   }
-  const { granted } = await grantAccess(tx, {
+  const { granted, enrolled } = await grantAccess(tx, {
     userId: payment.userId,
     programId: payment.programId,
     accessType: payment.accessType,
     source: "payment",
     paymentId: payment.id,
   }, now);
-  return { outcome: granted ? "granted" : "already granted", payment };
+  return {
+    outcome: granted ? "granted" : "already granted",
+    payment,
+    enrolled,
+  };
 }
 
-/** After a fulfilment commits: the confirmation email, once. */
+/** After a fulfilment commits: the receipt and the instructor's notice, once. */
 export async function afterFulfilment(
   deps: PaymentDeps,
-  result: { outcome: FulfilmentOutcome; payment?: Payment },
+  result: { outcome: FulfilmentOutcome; payment?: Payment; enrolled?: boolean },
 ) {
-  if (result.outcome !== "granted" || !result.payment) return;
+  const payment = result.payment;
+  if (result.outcome !== "granted" || !payment) return;
   const [program] = await deps.db.select().from(programs).where(
-    eq(programs.id, result.payment.programId),
+    eq(programs.id, payment.programId),
   );
   if (program) {
-    await sendEnrollmentEmail(
-      deps,
-      result.payment.userId,
+    await announceEnrollment(deps, {
+      userId: payment.userId,
       program,
-      result.payment.accessType,
-    );
+      accessType: payment.accessType,
+      newStudent: result.enrolled === true,
+      paid: {
+        amount: payment.amount,
+        currency: payment.currency,
+        paymentId: payment.id,
+      },
+    });
   }
 }
 
@@ -402,18 +414,36 @@ export async function recordRefund(
   return { payment: updated, revoked };
 }
 
-export async function sendRefundEmail(deps: PaymentDeps, payment: Payment) {
+async function payerAndProgram(deps: PaymentDeps, payment: Payment) {
   const [user, program] = await Promise.all([
     getUser(deps, payment.userId),
     deps.db.select({ title: programs.title }).from(programs).where(
       eq(programs.id, payment.programId),
     ).then((rows) => rows[0]),
   ]);
-  await queueEmail(deps, user.email, "access_refunded", {
-    name: user.name,
-    program: program?.title ?? "a program",
-    amount: payment.refundedAmount,
-    currency: payment.currency,
+  return { user, title: program?.title ?? "a program" };
+}
+
+export async function sendRefundEmail(deps: PaymentDeps, payment: Payment) {
+  const { user, title } = await payerAndProgram(deps, payment);
+  await notify(deps, {
+    userId: user.id,
+    type: "refund",
+    title: `Refund for ${title}`,
+    message: `${
+      formatMoney(payment.refundedAmount, payment.currency)
+    } was refunded for "${title}"; the access it bought has ended.`,
+    link: `/api/payments/status/${payment.id}`,
+    relatedId: payment.id,
+    email: {
+      template: "access_refunded",
+      data: {
+        name: user.name,
+        program: title,
+        amount: payment.refundedAmount,
+        currency: payment.currency,
+      },
+    },
   });
 }
 
@@ -421,16 +451,19 @@ export async function sendPaymentFailedEmail(
   deps: PaymentDeps,
   payment: Payment,
 ) {
-  const [user, program] = await Promise.all([
-    getUser(deps, payment.userId),
-    deps.db.select({ title: programs.title }).from(programs).where(
-      eq(programs.id, payment.programId),
-    ).then((rows) => rows[0]),
-  ]);
-  await queueEmail(deps, user.email, "payment_failed", {
-    name: user.name,
-    program: program?.title ?? "a program",
-    reason: payment.failureMessage ?? "The payment was declined",
+  const { user, title } = await payerAndProgram(deps, payment);
+  const reason = payment.failureMessage ?? "The payment was declined";
+  await notify(deps, {
+    userId: user.id,
+    type: "payment_failed",
+    title: "Your payment did not go through",
+    message: `The payment for "${title}" failed: ${reason}`,
+    link: `/api/payments/status/${payment.id}`,
+    relatedId: payment.id,
+    email: {
+      template: "payment_failed",
+      data: { name: user.name, program: title, reason },
+    },
   });
 }
 

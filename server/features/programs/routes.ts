@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { requestActor } from "../audit/service.ts";
 import { describeRoute } from "hono-openapi";
 import type { Deps } from "../../deps.ts";
 import { parseJsonOrForm } from "../../lib/forms.ts";
@@ -12,6 +13,8 @@ import {
 import { paginate } from "../../lib/pagination.ts";
 import { validate } from "../../lib/validation.ts";
 import { optionalAuth, requireAuth, viewerOf } from "../../middleware/auth.ts";
+import { clientIp } from "../../lib/client_ip.ts";
+import { viewRecorderFor } from "../analytics/views.ts";
 import { requireRole } from "../../middleware/require_role.ts";
 import type { AppEnv } from "../../types.ts";
 import { storeUpload } from "../media/service.ts";
@@ -43,6 +46,7 @@ const FORM_FIELDS = {
 
 export function programRoutes(deps: Deps) {
   const app = new Hono<AppEnv>();
+  const views = viewRecorderFor(deps);
   // Anonymous catalog pages are the hottest read; they are cached until the next write.
   const publicPages = new GenerationCache<{ body: unknown; link: string }>(
     deps.writes,
@@ -132,11 +136,22 @@ export function programRoutes(deps: Deps) {
     optionalAuth(deps),
     validate("param", IdOrSlugParam),
     async (c) => {
+      const viewer = viewerOf(c);
       const page = await programPage(
         deps,
-        viewerOf(c),
+        viewer,
         c.req.valid("param").idOrSlug,
       );
+      // Neither the program's instructor nor an administrator is a prospective learner.
+      if (
+        page.program.status === "published" &&
+        viewer?.role !== "admin" && viewer?.id !== page.program.instructor.id
+      ) {
+        views.record(page.program.id, {
+          ...(viewer ? { userId: viewer.id } : {}),
+          ip: clientIp(c, deps.config.trustProxy),
+        });
+      }
       return c.json({ success: true, ...page });
     },
   );
@@ -162,7 +177,7 @@ export function programRoutes(deps: Deps) {
     signedIn,
     author,
     async (c) => {
-      const actor = c.get("auth").user;
+      const actor = requestActor(c, deps);
       const parsed = await parseJsonOrForm(c, CreateProgramBody, FORM_FIELDS);
       const created = await programs.createProgram(
         deps,
@@ -195,7 +210,7 @@ export function programRoutes(deps: Deps) {
     author,
     validate("param", IdParam),
     async (c) => {
-      const actor = c.get("auth").user;
+      const actor = requestActor(c, deps);
       const { id } = c.req.valid("param");
       // Ownership first, so nobody's upload is stored for a program they cannot change.
       await programs.getEditableProgram(deps, actor, id);
@@ -235,7 +250,7 @@ export function programRoutes(deps: Deps) {
     async (c) => {
       await programs.deleteProgram(
         deps,
-        c.get("auth").user,
+        requestActor(c, deps),
         c.req.valid("param").id,
       );
       return c.json({ success: true, message: "Program deleted" });

@@ -40,13 +40,15 @@ import { isOwnerOrAdmin } from "../access/service.ts";
 import { findCategory } from "../categories/service.ts";
 import { mediaUrl } from "../media/urls.ts";
 import { ftsQuery } from "../search/fts_query.ts";
+import { audit, type AuditOrigin, changedFields } from "../audit/service.ts";
 import type {
   CreateProgramInput,
   ListProgramsFilter,
   UpdateProgramInput,
 } from "./schemas.ts";
 
-export type Actor = Pick<User, "id" | "role">;
+/** Whoever acts; routes and the CLI add where the action came from, for the audit log. */
+export type Actor = Pick<User, "id" | "role"> & { origin?: AuditOrigin };
 interface Deps {
   db: Db;
   config: Pick<Config, "appUrl">;
@@ -282,7 +284,36 @@ export async function updateProgram(
       ...fields,
       updatedAt: new Date(),
     }).where(eq(programs.id, program.id)).returning();
+    if (actor.role === "admin") {
+      await auditProgramChange(tx, actor, program, updated!);
+    }
     return updated!;
+  });
+}
+
+/** Administrators' edits go to the audit log; featuring gets its own action name. */
+async function auditProgramChange(
+  tx: DbOrTx,
+  actor: Actor,
+  before: Program,
+  after: Program,
+) {
+  const fields = (Object.keys(after) as (keyof Program & string)[]).filter((
+    key,
+  ) => key !== "updatedAt");
+  const change = changedFields(before, after, fields);
+  const changed = Object.keys(change.after);
+  if (changed.length === 0) return;
+  const action = changed.length === 1 && changed[0] === "featured"
+    ? after.featured ? "program.feature" : "program.unfeature"
+    : after.deletedAt && !before.deletedAt
+    ? "program.delete"
+    : "program.update";
+  await audit(tx, actor, {
+    action,
+    targetType: "program",
+    targetId: after.id,
+    ...change,
   });
 }
 
@@ -292,13 +323,18 @@ export async function deleteProgram(
   actor: Actor,
   idOrSlug: string,
 ): Promise<Program> {
-  const program = await getEditableProgram(deps, actor, idOrSlug);
-  const [deleted] = await deps.db.update(programs).set({
-    deletedAt: new Date(),
-    featured: false,
-    updatedAt: new Date(),
-  }).where(eq(programs.id, program.id)).returning();
-  return deleted!;
+  return await deps.db.transaction(async (tx) => {
+    const program = await getEditableProgram({ db: tx }, actor, idOrSlug);
+    const [deleted] = await tx.update(programs).set({
+      deletedAt: new Date(),
+      featured: false,
+      updatedAt: new Date(),
+    }).where(eq(programs.id, program.id)).returning();
+    if (actor.role === "admin") {
+      await auditProgramChange(tx, actor, program, deleted!);
+    }
+    return deleted!;
+  });
 }
 
 /** Publish, unpublish, feature and unfeature: admin actions shared by the API and the CLI. */

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { requestActor } from "../audit/service.ts";
 import { describeRoute } from "hono-openapi";
 import * as v from "valibot";
 import type { Deps } from "../../deps.ts";
@@ -184,7 +185,7 @@ export function reviewRoutes(deps: Deps) {
     validate("param", v.object({ id, reviewId: id })),
     async (c) => {
       const { id, reviewId } = c.req.valid("param");
-      await reviews.deleteReview(deps, c.get("auth").user, id, reviewId);
+      await reviews.deleteReview(deps, requestActor(c, deps), id, reviewId);
       return c.json({ success: true, message: "Review deleted" });
     },
   );

@@ -1,4 +1,5 @@
 import { and, desc, eq, sql } from "drizzle-orm";
+import { audit } from "../audit/service.ts";
 import type { Db, DbOrTx } from "../../../db/client.ts";
 import {
   programs,
@@ -11,6 +12,7 @@ import { conflict, forbidden, notFound } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
 import { offsetOf, type PageRequest } from "../../lib/pagination.ts";
 import { featureAccess } from "../access/service.ts";
+import { notify, type NotifyDeps } from "../notifications/service.ts";
 import {
   type Actor,
   getVisibleProgram,
@@ -89,7 +91,7 @@ async function adjustRating(
 }
 
 export async function createReview(
-  deps: DbDeps,
+  deps: NotifyDeps,
   actor: Actor,
   programRef: string,
   input: ReviewInput,
@@ -105,7 +107,7 @@ export async function createReview(
       "Only learners enrolled in this program can review it",
     );
   }
-  return await deps.db.transaction(async (tx) => {
+  const review = await deps.db.transaction(async (tx) => {
     const [existing] = await tx.select({ id: reviews.id }).from(reviews).where(
       and(eq(reviews.programId, program.id), eq(reviews.userId, actor.id)),
     );
@@ -128,6 +130,17 @@ export async function createReview(
     await adjustRating(tx, program.id, input.rating, 1);
     return created!;
   });
+  await notify(deps, {
+    userId: program.instructorId,
+    type: "new_review",
+    title: `New review of ${program.title}`,
+    message: `A learner rated ${program.title} ${review.rating} out of 5${
+      review.comment ? `: "${review.comment.slice(0, 200)}"` : ""
+    }`,
+    link: `/api/programs/${program.id}/reviews`,
+    relatedId: review.id,
+  });
+  return review;
 }
 
 async function getOwnReview(
@@ -181,6 +194,19 @@ export async function deleteReview(
     const review = await getOwnReview(tx, actor, program.id, reviewId, true);
     await tx.delete(reviews).where(eq(reviews.id, review.id));
     await adjustRating(tx, program.id, -review.rating, -1);
+    if (review.userId !== actor.id) {
+      await audit(tx, actor, {
+        action: "review.delete",
+        targetType: "review",
+        targetId: review.id,
+        before: {
+          programId: review.programId,
+          userId: review.userId,
+          rating: review.rating,
+          comment: review.comment,
+        },
+      });
+    }
   });
 }
 

@@ -1,4 +1,5 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { audit, type AuditedActor } from "../audit/service.ts";
 import type Stripe from "stripe";
 import type { DbOrTx } from "../../../db/client.ts";
 import {
@@ -398,6 +399,7 @@ export async function cancelSubscription(
  */
 export async function setSubscriptionByAdmin(
   deps: Pick<Deps, "db">,
+  actor: AuditedActor,
   userId: string,
   tier: PlanId,
   until: Date | undefined,
@@ -438,7 +440,14 @@ export async function setSubscriptionByAdmin(
         updatedAt: now,
       }).returning();
     }
-    return { tier: await syncUserTier(tx, userId, now), subscription };
+    const result = { tier: await syncUserTier(tx, userId, now), subscription };
+    await audit(tx, actor, {
+      action: "subscription.set",
+      targetType: "user",
+      targetId: userId,
+      after: { tier, until: until?.toISOString() ?? null, now: result.tier },
+    });
+    return result;
   });
 }
 

@@ -1,4 +1,5 @@
 import { and, desc, eq, gt, lt, ne, sql } from "drizzle-orm";
+import { recordEvent } from "../events/record.ts";
 import type OpenAI from "openai";
 import {
   aiAnswerCache,
@@ -328,6 +329,11 @@ export async function prepareChat(
       createdAt: now,
     };
     await tx.insert(chatMessages).values(userMessage);
+    await recordEvent(tx, "ai.message", {
+      userId: learner.id,
+      ...(session.programId ? { programId: session.programId } : {}),
+      subjectId: userMessage.id,
+    });
     await tx.update(chatSessions).set({
       messageCount: sql`${chatSessions.messageCount} + 1`,
       lastMessageAt: now,

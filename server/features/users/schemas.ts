@@ -1,13 +1,22 @@
 import * as v from "valibot";
 import { Name, Password } from "../auth/schemas.ts";
 
-const HttpUrl = v.pipe(
+export const HttpUrl = v.pipe(
   v.string(),
   v.trim(),
   v.maxLength(500),
   v.url("Must be a URL"),
   v.regex(/^https?:\/\//i, "Must be an http(s) URL"),
 );
+
+/** Links a profile or an application may show; http(s) only. */
+export const SocialLinksBody = v.strictObject({
+  website: v.optional(HttpUrl),
+  twitter: v.optional(HttpUrl),
+  linkedin: v.optional(HttpUrl),
+  github: v.optional(HttpUrl),
+  youtube: v.optional(HttpUrl),
+});
 
 export const UpdateProfileBody = v.strictObject({
   name: v.optional(Name),
@@ -21,13 +30,7 @@ export const UpdateProfileBody = v.strictObject({
     ),
   ),
   avatar: v.optional(v.nullable(HttpUrl)),
-  socialLinks: v.optional(v.strictObject({
-    website: v.optional(HttpUrl),
-    twitter: v.optional(HttpUrl),
-    linkedin: v.optional(HttpUrl),
-    github: v.optional(HttpUrl),
-    youtube: v.optional(HttpUrl),
-  })),
+  socialLinks: v.optional(SocialLinksBody),
   preferences: v.optional(v.strictObject({
     emailNotifications: v.optional(v.boolean("Must be true or false")),
     theme: v.optional(

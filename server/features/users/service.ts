@@ -1,5 +1,7 @@
-import { and, asc, count, eq, type SQL } from "drizzle-orm";
+import { and, asc, count, desc, eq, or, type SQL, sql } from "drizzle-orm";
 import {
+  instructorApplications,
+  notifications,
   type Preferences,
   type Role,
   type SocialLinks,
@@ -16,6 +18,8 @@ import {
   validationFailed,
 } from "../../lib/errors.ts";
 import { newId } from "../../lib/ids.ts";
+import { likeContains } from "../../lib/like.ts";
+import { asSentence } from "../../lib/plain_text.ts";
 import {
   hashPassword,
   passwordProblem,
@@ -23,9 +27,15 @@ import {
 } from "../../lib/passwords.ts";
 import { expireOneTimeTokens } from "../auth/one_time_tokens.ts";
 import { revokeAllSessions } from "../auth/sessions.ts";
+import { audit, type AuditedActor, changedFields } from "../audit/service.ts";
 import { ensureInstructorProfile } from "../instructors/service.ts";
+import { deliver, storeNotification } from "../notifications/service.ts";
 
 type DbDeps = Pick<Deps, "db">;
+type AccountDeps = Pick<
+  Deps,
+  "db" | "mail" | "logger" | "background" | "config"
+>;
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
@@ -159,6 +169,25 @@ export async function createUser(db: DbOrTx, input: NewUser): Promise<User> {
   return await insertUser(db, await prepareUser(db, input));
 }
 
+/** `users create` (CLI): an administrator makes an account (e.g. the first admin), audited. */
+export async function createAccount(
+  deps: DbDeps,
+  actor: AuditedActor,
+  input: NewUser,
+): Promise<User> {
+  const row = await prepareUser(deps.db, input);
+  return await deps.db.transaction(async (tx) => {
+    const user = await insertUser(tx, row);
+    await audit(tx, actor, {
+      action: "user.create",
+      targetType: "user",
+      targetId: user.id,
+      after: { email: user.email, role: user.role },
+    });
+    return user;
+  });
+}
+
 export interface ProfileChanges {
   name?: string | undefined;
   bio?: string | null | undefined;
@@ -248,6 +277,23 @@ export async function changePassword(
  * Soft delete: the row stays for what refers to it, but everything personal is wiped, the address is
  * freed for a new registration, and every session ends.
  */
+/** What else holds a deleted person's words: their notifications and applications to teach. */
+async function forgetPersonalRecords(tx: DbOrTx, userId: string) {
+  await tx.delete(notifications).where(eq(notifications.userId, userId));
+  await tx.update(instructorApplications).set({
+    // A pending one leaves the queue: nobody can be approved any more.
+    status: sql`CASE WHEN status = 'pending' THEN 'rejected' ELSE status END`,
+    rejectionReason:
+      sql`CASE WHEN status = 'pending' THEN 'Account deleted' ELSE rejection_reason END`,
+    bio: "",
+    expertise: [],
+    experience: null,
+    education: null,
+    socialLinks: {},
+    sampleWork: null,
+  }).where(eq(instructorApplications.userId, userId));
+}
+
 export async function deleteAccount(
   deps: DbDeps,
   userId: string,
@@ -257,6 +303,7 @@ export async function deleteAccount(
   await requirePassword(user, password, "password");
   const now = new Date();
   await deps.db.transaction(async (tx) => {
+    await assertAnotherAdmin(tx, user);
     await tx.update(users).set({
       status: "deleted",
       email: `deleted-${user.id.toLowerCase()}@deleted.invalid`,
@@ -271,6 +318,7 @@ export async function deleteAccount(
     }).where(eq(users.id, user.id));
     await revokeAllSessions(tx, user.id, "account_deleted");
     await expireOneTimeTokens(tx, user.id);
+    await forgetPersonalRecords(tx, user.id);
   });
 }
 
@@ -279,6 +327,10 @@ export async function deleteAccount(
 export interface UserListFilter {
   role?: Role | undefined;
   status?: User["status"] | undefined;
+  /** Part of the name or email address. */
+  search?: string | undefined;
+  /** The admin list shows the newest accounts first; the CLI, the oldest. */
+  newestFirst?: boolean;
   limit: number;
   offset: number;
 }
@@ -290,11 +342,18 @@ export async function listUsers(
   const where: (SQL | undefined)[] = [
     filter.role ? eq(users.role, filter.role) : undefined,
     filter.status ? eq(users.status, filter.status) : undefined,
+    filter.search
+      ? or(
+        likeContains(users.name, filter.search),
+        likeContains(users.email, filter.search),
+      )
+      : undefined,
   ];
   const [rows, [totalRow]] = await Promise.all([
     deps.db.select().from(users).where(and(...where)).orderBy(
-      asc(users.createdAt),
-      asc(users.id),
+      ...(filter.newestFirst
+        ? [desc(users.createdAt), desc(users.id)]
+        : [asc(users.createdAt), asc(users.id)]),
     )
       .limit(filter.limit).offset(filter.offset),
     deps.db.select({ n: count() }).from(users).where(and(...where)),
@@ -302,73 +361,175 @@ export async function listUsers(
   return { users: rows, total: totalRow?.n ?? 0 };
 }
 
-async function updateStatusFields(
-  deps: DbDeps,
-  userId: string,
-  fields: Partial<User>,
-): Promise<User> {
-  const [updated] = await deps.db.update(users).set({
-    ...fields,
-    updatedAt: new Date(),
-  }).where(eq(users.id, userId))
-    .returning();
-  return updated!;
-}
+const AUDITED_USER_FIELDS = [
+  "role",
+  "status",
+  "banReason",
+  "emailVerifiedAt",
+] as const;
 
-export async function setRole(
-  deps: DbDeps,
-  idOrEmail: string,
-  role: Role,
-): Promise<User> {
-  const user = await resolveUser(deps, idOrEmail);
-  const updated = await updateStatusFields(deps, user.id, { role });
-  if (role === "instructor") await ensureInstructorProfile(deps.db, user.id);
-  return updated;
-}
-
-/** Bans take effect at once: sessions end, and every request re-reads the status anyway. */
-export async function banUser(
-  deps: DbDeps,
-  idOrEmail: string,
-  reason: string,
-): Promise<User> {
-  const user = await resolveUser(deps, idOrEmail);
-  if (user.status === "deleted") {
-    throw forbidden("ACCOUNT_DELETED", "A deleted account cannot be banned");
+/** Refuses a change that would leave the school without an active administrator. */
+async function assertAnotherAdmin(tx: DbOrTx, user: User) {
+  if (user.role !== "admin" || user.status !== "active") return;
+  const others = await tx.$count(
+    users,
+    and(eq(users.role, "admin"), eq(users.status, "active")),
+  );
+  if (others <= 1) {
+    throw conflict(
+      "LAST_ADMIN",
+      "This is the only active administrator: make someone else an admin first",
+    );
   }
+}
+
+/**
+ * An administrator's change to an account, audited, in one transaction. `decide` sees the account
+ * as it is inside that transaction (so two racing changes cannot both pass a check) and returns
+ * the fields to change, or null when there is nothing to do.
+ */
+async function changeAccount(
+  deps: DbDeps,
+  actor: AuditedActor,
+  idOrEmail: string,
+  action: string,
+  decide: (tx: DbOrTx, user: User) => Promise<Partial<User> | null>,
+  also?: (tx: DbOrTx, updated: User) => Promise<unknown>,
+): Promise<User> {
+  const { id } = await resolveUser(deps, idOrEmail);
   return await deps.db.transaction(async (tx) => {
+    const [user] = await tx.select().from(users).where(eq(users.id, id));
+    const fields = await decide(tx, user!);
+    if (!fields) return user!;
     const [updated] = await tx.update(users).set({
-      status: "banned",
-      banReason: reason,
+      ...fields,
       updatedAt: new Date(),
-    })
-      .where(eq(users.id, user.id)).returning();
-    await revokeAllSessions(tx, user.id, "banned");
+    }).where(eq(users.id, id)).returning();
+    await also?.(tx, updated!);
+    await audit(tx, actor, {
+      action,
+      targetType: "user",
+      targetId: id,
+      ...changedFields(user!, updated!, AUDITED_USER_FIELDS),
+    });
     return updated!;
   });
 }
 
-export async function unbanUser(
+const deletedAccount = () =>
+  conflict("ACCOUNT_DELETED", "This account has been deleted");
+
+export async function setRole(
   deps: DbDeps,
+  actor: AuditedActor,
   idOrEmail: string,
+  role: Role,
 ): Promise<User> {
-  const user = await resolveUser(deps, idOrEmail);
-  if (user.status !== "banned") {
-    throw conflict("NOT_BANNED", "This account is not banned");
-  }
-  return await updateStatusFields(deps, user.id, {
-    status: "active",
-    banReason: null,
-  });
+  return await changeAccount(
+    deps,
+    actor,
+    idOrEmail,
+    "user.role",
+    async (tx, user) => {
+      if (user.status === "deleted") throw deletedAccount();
+      if (user.role === role) return null;
+      if (role !== "admin") await assertAnotherAdmin(tx, user);
+      return { role };
+    },
+    (tx, updated) =>
+      role === "instructor"
+        ? ensureInstructorProfile(tx, updated.id)
+        : Promise.resolve(),
+  );
 }
 
-export async function markEmailVerified(
-  deps: DbDeps,
+/**
+ * Bans take effect at once: sessions end in the same transaction, and every request re-reads the
+ * status anyway. The person is told by email whatever their preferences say.
+ */
+export async function banUser(
+  deps: AccountDeps,
+  actor: AuditedActor,
+  idOrEmail: string,
+  reason: string,
+): Promise<User> {
+  let stored: Awaited<ReturnType<typeof storeNotification>> = {};
+  const updated = await changeAccount(
+    deps,
+    actor,
+    idOrEmail,
+    "user.ban",
+    async (tx, user) => {
+      if (user.status === "deleted") throw deletedAccount();
+      if (user.id === actor.id) {
+        throw forbidden("CANNOT_BAN_SELF", "You cannot ban your own account");
+      }
+      if (user.status === "banned") {
+        throw conflict("ALREADY_BANNED", "This account is already banned");
+      }
+      await assertAnotherAdmin(tx, user);
+      return { status: "banned", banReason: reason };
+    },
+    async (tx, user) => {
+      await revokeAllSessions(tx, user.id, "banned");
+      stored = await storeNotification(tx, deps, {
+        userId: user.id,
+        type: "account_banned",
+        title: "Your account has been banned",
+        message: `Your Lectern account has been banned: ${
+          asSentence(reason)
+        } Reply to this email if you think this is a mistake.`,
+      });
+    },
+  );
+  deliver(deps, stored);
+  return updated;
+}
+
+export async function unbanUser(
+  deps: AccountDeps,
+  actor: AuditedActor,
   idOrEmail: string,
 ): Promise<User> {
-  const user = await resolveUser(deps, idOrEmail);
-  if (user.emailVerifiedAt) return user;
-  return await updateStatusFields(deps, user.id, {
-    emailVerifiedAt: new Date(),
-  });
+  let stored: Awaited<ReturnType<typeof storeNotification>> = {};
+  const updated = await changeAccount(
+    deps,
+    actor,
+    idOrEmail,
+    "user.unban",
+    (_tx, user) => {
+      if (user.status !== "banned") {
+        throw conflict("NOT_BANNED", "This account is not banned");
+      }
+      return Promise.resolve({ status: "active" as const, banReason: null });
+    },
+    async (tx, user) => {
+      stored = await storeNotification(tx, deps, {
+        userId: user.id,
+        type: "account_unbanned",
+        title: "Your account has been restored",
+        message: "Your Lectern account is active again; you can sign in.",
+      });
+    },
+  );
+  deliver(deps, stored);
+  return updated;
+}
+
+/** `users verify` (CLI): audited like every administrative change to an account. */
+export async function markEmailVerified(
+  deps: DbDeps,
+  actor: AuditedActor,
+  idOrEmail: string,
+): Promise<User> {
+  return await changeAccount(
+    deps,
+    actor,
+    idOrEmail,
+    "user.verify_email",
+    (_tx, user) =>
+      Promise.resolve(
+        user.emailVerifiedAt ? null : { emailVerifiedAt: new Date() },
+      ),
+  );
 }

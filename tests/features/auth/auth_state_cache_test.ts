@@ -10,7 +10,7 @@ import { banUser } from "../../../server/features/users/service.ts";
 import { AUTH_TABLES } from "../../../server/middleware/auth.ts";
 import { GenerationCache } from "../../../server/lib/generation_cache.ts";
 import { api, createTestContext } from "../../helpers/context.ts";
-import { makeUserAndLogin } from "../../helpers/factories.ts";
+import { ADMIN_ACTOR, makeUserAndLogin } from "../../helpers/factories.ts";
 
 /** Polls until `check` passes or `ms` elapse; returns how long it took. */
 async function within(ms: number, check: () => Promise<boolean>) {
@@ -33,7 +33,7 @@ Deno.test("the cached auth state follows every write", async (t) => {
           (await api(ctx, "GET", "/api/auth/me", { token })).status,
           200,
         );
-        await banUser(ctx.deps, user.id, "spam");
+        await banUser(ctx.deps, ADMIN_ACTOR, user.id, "spam");
         const after = await api(ctx, "GET", "/api/auth/me", { token });
         assert.equal(after.status, 403);
         assert.equal(after.body.error.code, "ACCOUNT_BANNED");
@@ -203,7 +203,7 @@ Deno.test("the auth state cache is dropped by writes to users and sessions only,
           (await api(ctx, "GET", "/api/auth/me", { token })).status,
           200,
         );
-        await banUser(ctx.deps, user.id, "spam");
+        await banUser(ctx.deps, ADMIN_ACTOR, user.id, "spam");
         assert.notEqual(auth.value, before);
         const after = await api(ctx, "GET", "/api/auth/me", { token });
         assert.equal(after.status, 403);
@@ -221,7 +221,12 @@ Deno.test("the auth state cache is dropped by writes to users and sessions only,
         assert.equal((await me()).status, 200);
         const other = await createDb(`file:${ctx.dataDir}/lectern.db`);
         try {
-          await banUser({ db: other.db }, user.id, "spam");
+          await banUser(
+            { ...ctx.deps, db: other.db },
+            ADMIN_ACTOR,
+            user.id,
+            "spam",
+          );
         } finally {
           other.close();
         }

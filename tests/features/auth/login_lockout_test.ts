@@ -9,6 +9,7 @@ import {
 } from "../../../server/features/auth/service.ts";
 import { api, createTestContext } from "../../helpers/context.ts";
 import {
+  ADMIN_ACTOR,
   makeUser,
   makeUserAndLogin,
   PASSWORD,
@@ -135,7 +136,7 @@ Deno.test("login, lockout and bans", async (t) => {
       "a banned account gets 403 ACCOUNT_BANNED at login, and an unverified one EMAIL_NOT_VERIFIED",
       async () => {
         const banned = await makeUser(ctx);
-        await banUser(ctx.deps, banned.email, "spam");
+        await banUser(ctx.deps, ADMIN_ACTOR, banned.email, "spam");
         const res = await api(ctx, "POST", "/api/auth/login", {
           body: { email: banned.email, password: PASSWORD },
         });
@@ -162,7 +163,7 @@ Deno.test("login, lockout and bans", async (t) => {
           (await api(ctx, "GET", "/api/auth/me", { token })).status,
           200,
         );
-        await banUser(ctx.deps, user.id, "abuse");
+        await banUser(ctx.deps, ADMIN_ACTOR, user.id, "abuse");
         const me = await api(ctx, "GET", "/api/auth/me", { token });
         assert.equal(me.status, 403);
         assert.equal(me.body.error.code, "ACCOUNT_BANNED");

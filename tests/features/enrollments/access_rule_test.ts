@@ -25,6 +25,7 @@ import {
   type TestContext,
 } from "../../helpers/context.ts";
 import {
+  ADMIN_ACTOR,
   endAccess,
   enroll,
   makeProgram,
@@ -183,6 +184,7 @@ async function arrange(
   const plan = tier === "premium" ? "premium" : "basic";
   const result = await setSubscriptionByAdmin(
     ctx.deps,
+    ADMIN_ACTOR,
     userId,
     plan,
     new Date(Date.now() + 30 * DAY_MS),
@@ -502,6 +504,7 @@ Deno.test("the access rule: role × grant × tier × level × feature", async (t
         assert.equal(await read(), 402);
         await setSubscriptionByAdmin(
           ctx.deps,
+          ADMIN_ACTOR,
           learner.user.id,
           "premium",
           new Date(Date.now() + DAY_MS),

@@ -18,6 +18,7 @@ import {
   type TestContext,
 } from "../../helpers/context.ts";
 import {
+  ADMIN_ACTOR,
   latestEmail,
   makeProgram,
   uniqueEmail,
@@ -240,6 +241,7 @@ Deno.test("enrolling in and dropping programs", async (t) => {
         const carol = await account(ctx, "Carol");
         await setSubscriptionByAdmin(
           ctx.deps,
+          ADMIN_ACTOR,
           carol.user.id,
           "basic",
           new Date(Date.now() + 7 * 86_400_000),
@@ -366,6 +368,7 @@ Deno.test("enrolling in and dropping programs", async (t) => {
         // A paid plan lifts the limit.
         await setSubscriptionByAdmin(
           ctx.deps,
+          ADMIN_ACTOR,
           dave.user.id,
           "basic",
           new Date(Date.now() + 86_400_000),

@@ -6,6 +6,7 @@ import {
   type TestContext,
 } from "../../helpers/context.ts";
 import {
+  ADMIN_ACTOR,
   endAccess,
   enroll,
   makeProgram,
@@ -223,7 +224,7 @@ Deno.test("instructor public profiles and their programs", async (t) => {
       "students, admins, unknown ids and banned instructors are 404",
       async () => {
         const banned = await makeUserAndLogin(ctx, { role: "instructor" });
-        await banUser(ctx.deps, banned.user.id, "spam");
+        await banUser(ctx.deps, ADMIN_ACTOR, banned.user.id, "spam");
         for (
           const id of [
             s1.user.id,

@@ -9,7 +9,11 @@ import {
   createTestContext,
   type TestContext,
 } from "../../helpers/context.ts";
-import { makeProgram, makeUserAndLogin } from "../../helpers/factories.ts";
+import {
+  ADMIN_ACTOR,
+  makeProgram,
+  makeUserAndLogin,
+} from "../../helpers/factories.ts";
 
 interface ProgramHit {
   id: string;
@@ -618,15 +622,15 @@ Deno.test("full-text search over programs and instructors", async (t) => {
           [banned.user.id, demoted.user.id].sort(),
         );
 
-        await banUser(ctx.deps, banned.user.id, "spam");
-        await setRole(ctx.deps, demoted.user.id, "student");
+        await banUser(ctx.deps, ADMIN_ACTOR, banned.user.id, "spam");
+        await setRole(ctx.deps, ADMIN_ACTOR, demoted.user.id, "student");
         const after = await search(ctx, "grace", "&type=instructors");
         assert.deepEqual(after.results.instructors, []);
         assert.equal(after.totals.instructors, 0);
         assert.deepEqual(await instructorIds(ctx, "compilerology"), []);
 
-        await unbanUser(ctx.deps, banned.user.id);
-        await setRole(ctx.deps, demoted.user.id, "instructor");
+        await unbanUser(ctx.deps, ADMIN_ACTOR, banned.user.id);
+        await setRole(ctx.deps, ADMIN_ACTOR, demoted.user.id, "instructor");
         assert.deepEqual(
           (await instructorIds(ctx, "grace")).sort(),
           [banned.user.id, demoted.user.id].sort(),

@@ -4,7 +4,7 @@ import { subscriptions, users } from "../../../db/schema/mod.ts";
 import { syncAllTiers } from "../../../server/features/subscriptions/current.ts";
 import { setSubscriptionByAdmin } from "../../../server/features/subscriptions/service.ts";
 import { createTestContext } from "../../helpers/context.ts";
-import { makeUser } from "../../helpers/factories.ts";
+import { ADMIN_ACTOR, makeUser } from "../../helpers/factories.ts";
 
 Deno.test("the periodic tier sweep corrects stored tiers whose period ended without an event", async () => {
   const ctx = await createTestContext();
@@ -12,8 +12,20 @@ Deno.test("the periodic tier sweep corrects stored tiers whose period ended with
     const lapsed = await makeUser(ctx);
     const current = await makeUser(ctx);
     const until = new Date(Date.now() + 86_400_000);
-    await setSubscriptionByAdmin(ctx.deps, lapsed.id, "premium", until);
-    await setSubscriptionByAdmin(ctx.deps, current.id, "basic", until);
+    await setSubscriptionByAdmin(
+      ctx.deps,
+      ADMIN_ACTOR,
+      lapsed.id,
+      "premium",
+      until,
+    );
+    await setSubscriptionByAdmin(
+      ctx.deps,
+      ADMIN_ACTOR,
+      current.id,
+      "basic",
+      until,
+    );
     await ctx.deps.db.update(subscriptions).set({
       currentPeriodEnd: new Date(Date.now() - 1000),
     }).where(eq(subscriptions.userId, lapsed.id));

@@ -26,7 +26,12 @@ import {
   type TestContext,
 } from "../../helpers/context.ts";
 import { startFakeOpenAi } from "../../helpers/fake_openai.ts";
-import { endAccess, enroll, makeProgram } from "../../helpers/factories.ts";
+import {
+  ADMIN_ACTOR,
+  endAccess,
+  enroll,
+  makeProgram,
+} from "../../helpers/factories.ts";
 import { type Learner, learner } from "../payments/support.ts";
 
 /** Two lessons on clearly different topics: grounding must tell them apart. */
@@ -373,6 +378,7 @@ Deno.test("tutor grounding: the prompt carries the relevant lesson passage and n
     // Many questions below: more than a free plan's 10 a day.
     await setSubscriptionByAdmin(
       ctx.deps,
+      ADMIN_ACTOR,
       me.user.id,
       "premium",
       new Date(Date.now() + 30 * 86_400_000),
@@ -1162,6 +1168,7 @@ Deno.test("tutor quota: per-plan daily messages, exact under concurrency", async
       const me = await learner(ctx);
       await setSubscriptionByAdmin(
         ctx.deps,
+        ADMIN_ACTOR,
         me.user.id,
         "premium",
         new Date(Date.now() + 30 * 86_400_000),
@@ -1183,6 +1190,7 @@ Deno.test("tutor quota: per-plan daily messages, exact under concurrency", async
         const me = await learner(ctx);
         await setSubscriptionByAdmin(
           ctx.deps,
+          ADMIN_ACTOR,
           me.user.id,
           "basic",
           new Date(Date.now() + 30 * 86_400_000),
