@@ -12,6 +12,9 @@ import { certificatesCommand } from "./commands/certificates.ts";
 import { instructorsCommand } from "./commands/instructors.ts";
 import { reportsCommand } from "./commands/reports.ts";
 import { auditCommand } from "./commands/audit.ts";
+import { backupCommand } from "./commands/backup.ts";
+import { seedCommand } from "./commands/seed.ts";
+import { refuseWritesOnReplica } from "./replica.ts";
 
 /** `deno task cli <noun> <verb>`: every command calls the same services as the API. */
 const program = new Command("lectern")
@@ -31,6 +34,9 @@ const program = new Command("lectern")
   .addCommand(certificatesCommand)
   .addCommand(instructorsCommand)
   .addCommand(reportsCommand)
-  .addCommand(auditCommand);
+  .addCommand(auditCommand)
+  .addCommand(backupCommand)
+  .addCommand(seedCommand)
+  .hook("preAction", (_program, action) => refuseWritesOnReplica(action));
 
 await program.parseAsync(Deno.args, { from: "user" });

@@ -45,9 +45,11 @@ import { recommendationRoutes } from "./features/tutor/recommendation_routes.ts"
 import { tutorRoutes } from "./features/tutor/routes.ts";
 import { AppError } from "./lib/errors.ts";
 import { requestLog } from "./middleware/request_log.ts";
+import { API_VERSION } from "./version.ts";
+import { clusterAware } from "./middleware/cluster.ts";
 import type { AppEnv } from "./types.ts";
 
-export const API_VERSION = "0.1.0";
+export { API_VERSION };
 
 /** Name and message for the log, without query parameters (they can hold personal data). */
 function describeError(error: unknown): string {
@@ -79,6 +81,7 @@ export function createApp(deps: Deps) {
 
   app.use("*", requestLog(deps.logger));
   app.use("*", secureHeaders());
+  app.use("*", clusterAware(deps));
   if (deps.config.corsOrigins.length > 0) {
     app.use(
       "/api/*",
@@ -86,6 +89,13 @@ export function createApp(deps: Deps) {
         origin: deps.config.corsOrigins,
         credentials: false,
         maxAge: 600,
+        // Browsers show cross-origin scripts only the headers named here.
+        exposeHeaders: [
+          "X-Request-Id",
+          "X-Lectern-Txid",
+          "Link",
+          "Retry-After",
+        ],
       }),
     );
   }

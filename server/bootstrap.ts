@@ -1,4 +1,5 @@
 import { createDb } from "../db/client.ts";
+import { clusterRole } from "./lib/cluster.ts";
 import { runMigrations } from "../db/migrate.ts";
 import type { Deps } from "./deps.ts";
 import { type Config, ConfigError } from "./env.ts";
@@ -56,9 +57,11 @@ export async function openServices(
   const logger = options.logger ?? createLogger(config.logLevel);
   const jwtSecret = await resolveJwtSecret(config, logger);
   const database = await createDb(config.databaseUrl, config.databaseAuthToken);
-  const appliedMigrations = options.migrate === false
-    ? []
-    : await runMigrations(database.db);
+  // A LiteFS replica cannot write: the primary migrates (litefs.yml runs it on the candidate first).
+  const appliedMigrations =
+    options.migrate === false || !clusterRole(config.litefsDir).primary
+      ? []
+      : await runMigrations(database.db);
   const mail = config.smtpUrl
     ? createSmtpTransport(config.smtpUrl, config.mailFrom)
     : undefined;

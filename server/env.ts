@@ -42,6 +42,37 @@ const EnvSchema = v.object({
     ),
   ),
   DATABASE_AUTH_TOKEN: optionalText,
+  /** The LiteFS mount (e.g. /litefs); set on a cluster so the app knows whether it is the primary. */
+  LITEFS_DIR: optionalText,
+  /** Where backups are written and listed; `DATA_DIR/backups` by default. */
+  BACKUP_DIR: optionalText,
+  /** How often the server backs itself up: off, hourly, daily (the default) or a number of hours (`6h`). */
+  BACKUP_SCHEDULE: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.toLowerCase(),
+      v.regex(
+        /^(off|hourly|daily|[1-9][0-9]{0,2}h)$/,
+        "BACKUP_SCHEDULE must be off, hourly, daily or a number of hours like 6h",
+      ),
+      // Timers cannot wait longer than 2^31 ms (about 596 hours).
+      v.check(
+        (value) => !value.endsWith("h") || Number(value.slice(0, -1)) <= 596,
+        "BACKUP_SCHEDULE can be at most 596h",
+      ),
+    ),
+    "daily",
+  ),
+  BACKUP_KEEP: v.optional(positiveInt("BACKUP_KEEP"), "30"),
+  BACKUP_S3_BUCKET: optionalText,
+  BACKUP_S3_PREFIX: v.optional(v.pipe(v.string(), v.trim()), "lectern"),
+  BACKUP_S3_REGION: optionalText,
+  BACKUP_S3_ENDPOINT: v.optional(url("BACKUP_S3_ENDPOINT")),
+  BACKUP_S3_ACCESS_KEY_ID: optionalText,
+  BACKUP_S3_SECRET_ACCESS_KEY: optionalText,
+  /** Path-style addressing (MinIO and most self-hosted S3); virtual-hosted for AWS and Tigris. */
+  BACKUP_S3_FORCE_PATH_STYLE: v.optional(flag, "false"),
   LECTERN_ENV: v.optional(
     v.picklist(
       ["development", "production", "test"],
@@ -174,6 +205,34 @@ export interface Config {
   ai: AiConfig;
   school: { name: string; logoPath: string | undefined; currency: string };
   credentialSigningKey: string | undefined;
+  litefsDir: string | undefined;
+  backup: BackupConfig;
+}
+
+export interface BackupConfig {
+  dir: string;
+  /** Milliseconds between scheduled backups; 0 is off. */
+  everyMs: number;
+  keep: number;
+  s3: S3Config | undefined;
+}
+
+export interface S3Config {
+  bucket: string;
+  prefix: string;
+  region: string;
+  endpoint: string | undefined;
+  accessKeyId: string | undefined;
+  secretAccessKey: string | undefined;
+  forcePathStyle: boolean;
+}
+
+const HOUR_MS = 3_600_000;
+function scheduleMs(schedule: string): number {
+  if (schedule === "off") return 0;
+  if (schedule === "hourly") return HOUR_MS;
+  if (schedule === "daily") return 24 * HOUR_MS;
+  return Number(schedule.slice(0, -1)) * HOUR_MS;
 }
 
 /** Any OpenAI-compatible provider (OpenAI, Mistral, Ollama, vLLM, llama.cpp); off without a key. */
@@ -254,6 +313,25 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
       currency: e.SCHOOL_CURRENCY,
     },
     credentialSigningKey: e.CREDENTIAL_SIGNING_KEY,
+    litefsDir: e.LITEFS_DIR?.replace(/\/+$/, ""),
+    backup: {
+      dir: (e.BACKUP_DIR ?? `${dataDir}/backups`).replace(/\/+$/, ""),
+      everyMs: scheduleMs(e.BACKUP_SCHEDULE),
+      keep: e.BACKUP_KEEP,
+      s3: e.BACKUP_S3_BUCKET
+        ? {
+          bucket: e.BACKUP_S3_BUCKET,
+          prefix: e.BACKUP_S3_PREFIX.replace(/^\/+|\/+$/g, ""),
+          // Tigris and R2 take "auto"; AWS itself (no endpoint) needs a real region.
+          region: e.BACKUP_S3_REGION ??
+            (e.BACKUP_S3_ENDPOINT ? "auto" : "us-east-1"),
+          endpoint: e.BACKUP_S3_ENDPOINT,
+          accessKeyId: e.BACKUP_S3_ACCESS_KEY_ID,
+          secretAccessKey: e.BACKUP_S3_SECRET_ACCESS_KEY,
+          forcePathStyle: e.BACKUP_S3_FORCE_PATH_STYLE,
+        }
+        : undefined,
+    },
     ai: {
       apiKey: e.OPENAI_API_KEY,
       baseUrl: e.OPENAI_BASE_URL,

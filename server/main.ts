@@ -1,19 +1,21 @@
 import { createApp } from "./app.ts";
 import { openServices } from "./bootstrap.ts";
 import { ConfigError, loadConfig } from "./env.ts";
-import { deliverDue } from "./features/email/service.ts";
-import { syncAllTiers } from "./features/subscriptions/current.ts";
-import { finalizeExpiredAttempts } from "./features/quizzes/attempts.ts";
-import { renderMissingPdfs } from "./features/certificates/service.ts";
-import { pruneAnswerCache } from "./features/tutor/chat.ts";
+import { heartbeat, serverPidFile } from "./features/backup/service.ts";
+import { buildScheduler } from "./jobs.ts";
+import { clusterRole } from "./lib/cluster.ts";
+import { isEmpty, seedDemo } from "./seed/demo.ts";
 
 const SHUTDOWN_GRACE_MS = 10_000;
-const OUTBOX_SWEEP_MS = 30_000;
-const TIER_SWEEP_MS = 5 * 60_000;
-const ATTEMPT_SWEEP_MS = 60_000;
 
 async function main() {
   const config = loadConfig(Deno.env.toObject());
+  if (config.litefsDir && (!config.jwtSecret || !config.credentialSigningKey)) {
+    // Each machine would otherwise make its own: tokens and credentials from one would fail on another.
+    throw new ConfigError(
+      "Invalid configuration: on a LiteFS cluster (LITEFS_DIR) set JWT_SECRET and CREDENTIAL_SIGNING_KEY as secrets, shared by every machine",
+    );
+  }
   const services = await openServices(config);
   const { deps } = services;
   const log = deps.logger;
@@ -26,30 +28,26 @@ async function main() {
     );
   }
 
-  const app = createApp(deps);
-  const sweep = setInterval(
-    () => deps.background.run("outbox sweep", () => deliverDue(deps)),
-    OUTBOX_SWEEP_MS,
-  );
-  // Access reads subscriptions directly; this keeps the stored tier shown in listings honest.
-  const tierSweep = setInterval(
-    () => deps.background.run("tier sweep", () => syncAllTiers(deps.db)),
-    TIER_SWEEP_MS,
-  );
-  // Reads finalize an expired attempt lazily; this closes the ones nobody comes back to.
-  const attemptSweep = setInterval(
-    () =>
-      deps.background.run(
-        "quiz attempt sweep",
-        async () => {
-          await finalizeExpiredAttempts(deps);
-          // A certificate issued just before a crash has no PDF yet.
-          await renderMissingPdfs(deps);
-          await pruneAnswerCache(deps);
-        },
+  // `deno task start --demo` (or DEMO_SEED=true): a newcomer sees a living school at once.
+  const demo = Deno.args.includes("--demo") ||
+    (Deno.env.get("DEMO_SEED") === "true" && config.env !== "production");
+  if (demo && clusterRole(config.litefsDir).primary && await isEmpty(deps)) {
+    const report = await seedDemo(deps);
+    log.info("seeded the demo school", {
+      accounts: report.accounts.map((a) =>
+        `${a.role} ${a.email} ${a.password}`
       ),
-    ATTEMPT_SWEEP_MS,
-  );
+    });
+  }
+
+  const app = createApp(deps);
+  const jobs = buildScheduler(deps);
+  jobs.start();
+  // `backup restore` refuses while this process is alive.
+  const pidFile = serverPidFile(config);
+  await Deno.mkdir(config.dataDir, { recursive: true });
+  await Deno.writeTextFile(pidFile, String(Deno.pid));
+  const stopPidHeartbeat = heartbeat(pidFile);
 
   const server = Deno.serve({
     port: config.port,
@@ -69,15 +67,19 @@ async function main() {
     if (stopping) return;
     stopping = true;
     log.info("shutting down", { signal });
-    clearInterval(sweep);
-    clearInterval(tierSweep);
-    clearInterval(attemptSweep);
+    // A job still running (a backup) gets the same grace as requests, then is left behind.
+    await Promise.race([
+      jobs.stop(),
+      new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS)),
+    ]);
     // Stop accepting, let in-flight requests finish, but never wait forever.
     const timeout = new Promise((resolve) =>
       setTimeout(resolve, SHUTDOWN_GRACE_MS)
     );
     await Promise.race([server.shutdown(), timeout]);
     await services.close();
+    stopPidHeartbeat();
+    await Deno.remove(pidFile).catch(() => {});
     log.info("stopped");
     Deno.exit(0);
   };

@@ -1,4 +1,8 @@
-/** Structured JSON lines on stdout. Callers never pass secrets: tokens and passwords stay out of logs. */
+/**
+ * Structured JSON lines on stdout. Callers never pass secrets: tokens and passwords stay out of
+ * logs. The one exception is `start --demo`, which logs the passwords of the demo accounts it has
+ * just made, because showing them is the point.
+ */
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 type Fields = Record<string, unknown>;

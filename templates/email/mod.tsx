@@ -193,6 +193,15 @@ export const emailTemplates = {
     ], { href: data.verifyUrl, label: "See your certificate" });
   },
 
+  backup_upload_failed(
+    data: { name: string; file: string; destination: string; error: string },
+  ): RenderedEmail {
+    return notice("A backup could not be uploaded", data.name, [
+      `The backup ${data.file} was written on the server, but uploading it to ${data.destination} failed: ${data.error}`,
+      "The local copy is kept. Check the BACKUP_S3_* settings and the bucket, then run `deno task cli backup create` again.",
+    ]);
+  },
+
   /** Any notification without a template of its own: its title, its message, and its link. */
   notification(
     data: { name: string; title: string; message: string; link?: string },

@@ -6,12 +6,8 @@ import {
   type User,
 } from "../../db/schema/mod.ts";
 import type { CreateProgramInput } from "../../server/features/programs/schemas.ts";
-import { createProgram } from "../../server/features/programs/service.ts";
-import { createUser } from "../../server/features/users/service.ts";
-import {
-  endGrants,
-  grantAccess,
-} from "../../server/features/enrollments/service.ts";
+import { endGrants } from "../../server/features/enrollments/service.ts";
+import { grantFor, newProgram, newUser } from "../../server/seed/factories.ts";
 import { api, type TestContext } from "./context.ts";
 
 export const PASSWORD = "correct horse battery staple";
@@ -32,12 +28,12 @@ export async function makeUser(
     verified?: boolean;
   } = {},
 ): Promise<User> {
-  return await createUser(ctx.deps.db, {
+  return await newUser(ctx.deps, {
     email: fields.email ?? uniqueEmail(),
     name: fields.name ?? "Test Learner",
     password: fields.password ?? PASSWORD,
-    role: fields.role ?? "student",
-    emailVerified: fields.verified ?? true,
+    ...(fields.role ? { role: fields.role } : {}),
+    ...(fields.verified !== undefined ? { verified: fields.verified } : {}),
   });
 }
 
@@ -101,18 +97,8 @@ export async function makeProgram(
   owner: Pick<User, "id" | "role">,
   fields: Partial<CreateProgramInput> = {},
 ) {
-  return await createProgram(ctx.deps, owner, {
-    title: fields.title ?? `Program ${++counter}`,
-    category: fields.category ?? "Development",
-    description: fields.description ?? "A program made by a test",
-    status: fields.status ?? "published",
-    pricing: fields.pricing ??
-      {
-        chatbot: 9.99,
-        documentation: 14.99,
-        examSimulator: 19.99,
-        bundle: 34.99,
-      },
+  return await newProgram(ctx.deps, owner, {
+    title: `Program ${++counter}`,
     ...fields,
   });
 }
@@ -124,9 +110,7 @@ export async function enroll(
   programId: string,
   accessType: AccessType = "bundle",
 ) {
-  return await ctx.deps.db.transaction((tx) =>
-    grantAccess(tx, { userId, programId, accessType, source: "admin" })
-  );
+  return await grantFor(ctx.deps, userId, programId, accessType);
 }
 
 /** Ends a learner's grants in a program (as a refund or an administrator would). */

@@ -1,4 +1,5 @@
 import { hmac } from "@oslojs/crypto/hmac";
+import { clusterRole } from "../../lib/cluster.ts";
 import { SHA256 } from "@oslojs/crypto/sha2";
 import { encodeHexLowerCase } from "@oslojs/encoding";
 import type { Deps } from "../../deps.ts";
@@ -38,6 +39,8 @@ export class ViewRecorder {
     visitor: { userId?: string; ip: string },
     now = Date.now(),
   ): void {
+    // A replica cannot write; views it serves go uncounted rather than failing.
+    if (!clusterRole(this.deps.config.litefsDir).primary) return;
     const day = Math.floor(now / DAY_MS);
     if (day !== this.#day || this.#seen.size >= MAX_REMEMBERED) {
       this.#seen.clear();
