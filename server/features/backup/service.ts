@@ -442,13 +442,19 @@ export async function verifyBackup(file: string): Promise<Verified> {
   } catch {
     return { ok: false, problems: ["manifest.json is not JSON"], entries };
   }
+  if (typeof manifest !== "object" || manifest === null) {
+    return { ok: false, problems: ["manifest.json is not an object"], entries };
+  }
   if (manifest.format !== BACKUP_FORMAT) {
     problems.push(`unknown format ${String(manifest.format)}`);
   }
-  if (!manifest.database || !Array.isArray(manifest.media ?? [])) {
+  if (
+    manifest.database?.path !== DB_ENTRY ||
+    !Array.isArray(manifest.media ?? [])
+  ) {
     return {
       ok: false,
-      problems: ["manifest.json does not describe the database"],
+      problems: [`manifest.json does not describe the database ${DB_ENTRY}`],
       entries,
     };
   }
