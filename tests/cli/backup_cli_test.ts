@@ -8,49 +8,14 @@ import {
 import { recordEvent } from "../../server/features/events/record.ts";
 import { contentKey, sha256Hex } from "../../server/lib/storage.ts";
 import { createTestContext, TEST_JWT_SECRET } from "../helpers/context.ts";
-import { type CliResult, ok, REPO_ROOT } from "../helpers/cli.ts";
+import { type CliResult, ok, REPO_ROOT, runCli } from "../helpers/cli.ts";
 
 /** runCli, plus extra variables. */
-async function runCliWith(
+const runCliWith = (
   dataDir: string,
   args: string[],
   env: Record<string, string> = {},
-): Promise<CliResult> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-sys",
-      "cli/main.ts",
-      ...args,
-    ],
-    env: {
-      DATA_DIR: dataDir,
-      DATABASE_URL: `file:${dataDir}/lectern.db`,
-      LECTERN_ENV: "test",
-      JWT_SECRET: TEST_JWT_SECRET,
-      LOG_LEVEL: "warn",
-      APP_URL: "http://lectern.test",
-      NO_COLOR: "1",
-      DENO_NO_UPDATE_CHECK: "1",
-      ...env,
-    },
-    cwd: REPO_ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
+): Promise<CliResult> => runCli(dataDir, args, undefined, env);
 
 /** The command failed with this exit code and said why on stderr, nothing on stdout. */
 function failed(result: CliResult, code: number, what: string): string {

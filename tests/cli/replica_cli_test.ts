@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { eq } from "drizzle-orm";
 import { categories, programs, users } from "../../db/schema/mod.ts";
-import { createTestContext, TEST_JWT_SECRET } from "../helpers/context.ts";
-import { type CliResult, ok, REPO_ROOT } from "../helpers/cli.ts";
+import { createTestContext } from "../helpers/context.ts";
+import { type CliResult, ok, runCli } from "../helpers/cli.ts";
 import {
   makeProgram,
   makeUser,
@@ -16,53 +16,14 @@ const PRIMARY_HOST = "e2865641c40e86.vm.lectern-school.internal";
  * tests/helpers/cli.ts's runCli, plus LITEFS_DIR: the CLI reads its configuration from the
  * environment, and the child would otherwise inherit whatever this process has.
  */
-async function runCliOn(
+/** runCli on a machine whose LiteFS mount is `litefsDir`. */
+const runCliOn = (
   dataDir: string,
   litefsDir: string,
   args: string[],
   stdin?: string,
-): Promise<CliResult> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-sys",
-      "cli/main.ts",
-      ...args,
-    ],
-    env: {
-      DATA_DIR: dataDir,
-      DATABASE_URL: `file:${dataDir}/lectern.db`,
-      LITEFS_DIR: litefsDir,
-      LECTERN_ENV: "test",
-      JWT_SECRET: TEST_JWT_SECRET,
-      LOG_LEVEL: "warn",
-      APP_URL: "http://lectern.test",
-      NO_COLOR: "1",
-      DENO_NO_UPDATE_CHECK: "1",
-    },
-    cwd: REPO_ROOT,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const output = await child.output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
+): Promise<CliResult> =>
+  runCli(dataDir, args, stdin, { LITEFS_DIR: litefsDir });
 
 function refused(result: CliResult, command: string) {
   assert.equal(result.code, 1, `${command}: ${result.stdout}${result.stderr}`);

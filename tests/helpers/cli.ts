@@ -9,11 +9,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `cli/main.ts` as an operator would, against the database in `dataDir`. */
+/**
+ * Runs `cli/main.ts` as an operator would, against the database in `dataDir`, with `env` added to
+ * the base environment (the child never inherits this process's).
+ */
 export async function runCli(
   dataDir: string,
   args: string[],
   stdin?: string,
+  env: Record<string, string> = {},
 ): Promise<CliResult> {
   const command = new Deno.Command(Deno.execPath(), {
     args: [
@@ -36,6 +40,7 @@ export async function runCli(
       APP_URL: "http://lectern.test",
       NO_COLOR: "1",
       DENO_NO_UPDATE_CHECK: "1",
+      ...env,
     },
     cwd: REPO_ROOT,
     stdin: stdin === undefined ? "null" : "piped",

@@ -19,55 +19,20 @@ import {
 } from "../../../server/features/backup/service.ts";
 import { recordEvent } from "../../../server/features/events/record.ts";
 import type { Deps } from "../../../server/deps.ts";
-import { createTestContext, TEST_JWT_SECRET } from "../../helpers/context.ts";
+import { createTestContext } from "../../helpers/context.ts";
 import { makeUser } from "../../helpers/factories.ts";
-import { type CliResult, REPO_ROOT } from "../../helpers/cli.ts";
+import { type CliResult, runCli } from "../../helpers/cli.ts";
 import { refusedUrl, startFakeS3 } from "../../helpers/fake_s3.ts";
 
 const BUCKET = "lectern-backups";
 const PREFIX = "nightly";
 
-/** runCli with extra variables (BACKUP_S3_* here); the same flags and base environment. */
-async function cli(
+/** runCli with extra variables (BACKUP_S3_* here). */
+const cli = (
   dataDir: string,
   args: string[],
   env: Record<string, string>,
-): Promise<CliResult> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-sys",
-      "cli/main.ts",
-      ...args,
-    ],
-    env: {
-      DATA_DIR: dataDir,
-      DATABASE_URL: `file:${dataDir}/lectern.db`,
-      LECTERN_ENV: "test",
-      JWT_SECRET: TEST_JWT_SECRET,
-      LOG_LEVEL: "warn",
-      APP_URL: "http://lectern.test",
-      NO_COLOR: "1",
-      DENO_NO_UPDATE_CHECK: "1",
-      ...env,
-    },
-    cwd: REPO_ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
+): Promise<CliResult> => runCli(dataDir, args, undefined, env);
 
 const base = (file: string) => file.slice(file.lastIndexOf("/") + 1);
 
