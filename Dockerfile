@@ -8,7 +8,7 @@
 # it migrates on start and the database is a plain file, DATA_DIR/lectern.db:
 #   docker run --entrypoint deno -p 8000:8081 -v lectern:/data \
 #     -e APP_URL=https://school.example -e JWT_SECRET=... lectern \
-#     run --allow-net --allow-read --allow-write --allow-env --allow-ffi --allow-sys server/main.ts
+#     run --allow-net --allow-read --allow-write --allow-env --allow-ffi --allow-sys --allow-run=ffmpeg,ffprobe server/main.ts
 # `litefs mount` needs /dev/fuse (Fly machines have it; plain Docker needs --device /dev/fuse
 # --cap-add SYS_ADMIN), and litefs.yml is written for Fly (Consul lease, fly-replay), so outside
 # Fly use the command above.

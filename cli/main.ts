@@ -14,12 +14,14 @@ import { reportsCommand } from "./commands/reports.ts";
 import { auditCommand } from "./commands/audit.ts";
 import { backupCommand } from "./commands/backup.ts";
 import { seedCommand } from "./commands/seed.ts";
+import { tutoringCommand } from "./commands/tutoring.ts";
+import { relationshipsCommand } from "./commands/relationships.ts";
 import { refuseWritesOnReplica } from "./replica.ts";
 
 /** `deno task cli <noun> <verb>`: every command calls the same services as the API. */
 const program = new Command("lectern")
   .description(
-    "Administer a Lectern server: the database, accounts, emails, the catalog, enrollments, plans, quizzes, certificates, instructors, reports and the audit log",
+    "Administer a Lectern server: the database, accounts, emails, the catalog, enrollments, plans, quizzes, certificates, instructors, relationships, tutoring, reports and the audit log",
   )
   .version(API_VERSION)
   .showHelpAfterError()
@@ -37,6 +39,8 @@ const program = new Command("lectern")
   .addCommand(auditCommand)
   .addCommand(backupCommand)
   .addCommand(seedCommand)
+  .addCommand(relationshipsCommand)
+  .addCommand(tutoringCommand)
   .hook("preAction", (_program, action) => refuseWritesOnReplica(action));
 
 await program.parseAsync(Deno.args, { from: "user" });

@@ -39,6 +39,15 @@ import {
   programMediaRoutes,
 } from "./features/media/routes.ts";
 import { programRoutes } from "./features/programs/routes.ts";
+import { commentRoutes } from "./features/practice/comment_routes.ts";
+import {
+  practiceRoutes,
+  signedMediaRoutes,
+} from "./features/practice/routes.ts";
+import { relationshipRoutes } from "./features/relationships/routes.ts";
+import { tutoringRoutes } from "./features/tutoring/routes.ts";
+import { messageRoutes } from "./features/messages/routes.ts";
+import { peopleRoutes } from "./features/users/people_routes.ts";
 import { reviewRoutes } from "./features/reviews/routes.ts";
 import { searchRoutes } from "./features/search/routes.ts";
 import { recommendationRoutes } from "./features/tutor/recommendation_routes.ts";
@@ -80,7 +89,17 @@ export function createApp(deps: Deps) {
   const app = new Hono<AppEnv>();
 
   app.use("*", requestLog(deps.logger));
-  app.use("*", secureHeaders());
+  const secure = secureHeaders();
+  // Media are embedded by front ends on other origins (<audio>, <video>, <img>): the default
+  // same-origin resource policy would stop the browser from using them.
+  const mediaSecure = secureHeaders({
+    crossOriginResourcePolicy: "cross-origin",
+  });
+  app.use(
+    "*",
+    (c, next) =>
+      c.req.path.startsWith("/media/") ? mediaSecure(c, next) : secure(c, next),
+  );
   app.use("*", clusterAware(deps));
   if (deps.config.corsOrigins.length > 0) {
     app.use(
@@ -152,8 +171,16 @@ export function createApp(deps: Deps) {
   app.route("/api/instructors", instructorApplicationRoutes(deps));
   app.route("/api/instructors", instructorRoutes(deps));
   app.route("/api/search", searchRoutes(deps));
+  app.route("/api/relationships", relationshipRoutes(deps));
+  app.route("/api/videos", practiceRoutes(deps));
+  app.route("/api/comments", commentRoutes(deps));
+  app.route("/api/tutoring", tutoringRoutes(deps));
+  app.route("/api/messages", messageRoutes(deps));
+  // Last under /api/users: its /:id must not shadow /profile, /stats and the rest.
+  app.route("/api/users", peopleRoutes(deps));
   app.route("/api/ai", recommendationRoutes(deps));
   app.route("/api/ai", tutorRoutes(deps));
+  app.route("/", signedMediaRoutes(deps));
   app.route("/", mediaFileRoutes(deps));
   app.route("/", certificatePageRoutes(deps));
   app.route("/", pageRoutes(deps));

@@ -118,6 +118,11 @@ const EnvSchema = v.object({
     positiveInt("UPLOAD_LIMIT_BYTES"),
     "104857600",
   ),
+  /** Messages and recording comments per person a minute. */
+  MESSAGE_RATE_LIMIT: v.optional(positiveInt("MESSAGE_RATE_LIMIT"), "30"),
+  /** The programs that read practice recordings; a name on PATH or a full path. */
+  FFMPEG_PATH: v.optional(v.string(), "ffmpeg"),
+  FFPROBE_PATH: v.optional(v.string(), "ffprobe"),
   GOOGLE_CLIENT_ID: optionalText,
   GOOGLE_CLIENT_SECRET: optionalText,
   GITHUB_CLIENT_ID: optionalText,
@@ -197,6 +202,8 @@ export interface Config {
   bodyLimitBytes: number;
   /** Multipart uploads (media); each kind has its own lower limit too. */
   uploadLimitBytes: number;
+  messageRateLimit: number;
+  media: { ffmpegPath: string; ffprobePath: string };
   oauth: {
     google: OAuthCredentials | undefined;
     github: OAuthCredentials | undefined;
@@ -297,6 +304,8 @@ export function loadConfig(source: Record<string, string | undefined>): Config {
     trustProxy: e.TRUST_PROXY,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     uploadLimitBytes: e.UPLOAD_LIMIT_BYTES,
+    messageRateLimit: e.MESSAGE_RATE_LIMIT,
+    media: { ffmpegPath: e.FFMPEG_PATH, ffprobePath: e.FFPROBE_PATH },
     oauth: {
       google: pair(e.GOOGLE_CLIENT_ID, e.GOOGLE_CLIENT_SECRET),
       github: pair(e.GITHUB_CLIENT_ID, e.GITHUB_CLIENT_SECRET),

@@ -3,6 +3,8 @@ import { scheduledBackup } from "./features/backup/run.ts";
 import { renderMissingPdfs } from "./features/certificates/service.ts";
 import { deliverDue } from "./features/email/service.ts";
 import { finalizeExpiredAttempts } from "./features/quizzes/attempts.ts";
+import { processStuckSubmissions } from "./features/practice/processing.ts";
+import { runTutoringJobs } from "./features/tutoring/jobs.ts";
 import { syncAllTiers } from "./features/subscriptions/current.ts";
 import { pruneAnswerCache } from "./features/tutor/chat.ts";
 import { clusterRole } from "./lib/cluster.ts";
@@ -40,6 +42,17 @@ export function buildScheduler(deps: Deps): Scheduler {
       name: "certificate PDFs",
       everyMs: MINUTE,
       run: () => renderMissingPdfs(deps),
+    })
+    // Uploads are processed as they arrive; this picks up any a restart interrupted.
+    .add({
+      name: "practice recordings",
+      everyMs: MINUTE,
+      run: () => processStuckSubmissions(deps),
+    })
+    .add({
+      name: "tutoring sessions",
+      everyMs: MINUTE,
+      run: () => runTutoringJobs(deps),
     })
     .add({
       name: "AI answer cache",

@@ -9,3 +9,5 @@ export * from "./events.ts";
 export * from "./certificates.ts";
 export * from "./tutor.ts";
 export * from "./admin.ts";
+export * from "./practice.ts";
+export * from "./tutoring.ts";

@@ -29,6 +29,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   415: "The body is not JSON, or an upload is not an accepted file type",
   422: "Validation failed; details.fields names each problem",
   423: "Account locked after repeated failures",
+  416: "The byte range starts past the end of the file",
   429: "Rate limited; see Retry-After",
   503: "The feature's external service is not configured",
 };

@@ -3,11 +3,25 @@ import { badRequest } from "./errors.ts";
 /** Where uploaded media bytes live; local disk today, an S3-compatible store later. */
 export interface MediaStorage {
   put(key: string, bytes: Uint8Array, contentType: string): Promise<void>;
+  /**
+   * The bytes of `key` (or of `range`, both ends inclusive, already checked against the size) and
+   * the whole file's size; null when there is no such file.
+   */
   get(
     key: string,
+    range?: ByteRange,
   ): Promise<{ body: ReadableStream<Uint8Array>; size: number } | null>;
+  /** The file's size in bytes without opening it for reading; null when there is none. */
+  size(key: string): Promise<number | null>;
+  /** A path on this machine's disk for tools that need one (ffmpeg); null when there is none. */
+  localPath(key: string): string | null;
   delete(key: string): Promise<void>;
   exists(key: string): Promise<boolean>;
+}
+
+export interface ByteRange {
+  start: number;
+  end: number;
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
@@ -74,7 +88,7 @@ export class LocalMediaStorage implements MediaStorage {
     }
   }
 
-  async get(key: string) {
+  async get(key: string, range?: ByteRange) {
     const path = this.pathOf(key);
     let file: Deno.FsFile;
     try {
@@ -89,7 +103,12 @@ export class LocalMediaStorage implements MediaStorage {
         file.close();
         return null;
       }
-      return { body: file.readable, size: info.size };
+      if (!range) return { body: file.readable, size: info.size };
+      await file.seek(range.start, Deno.SeekMode.Start);
+      return {
+        body: limitStream(file, range.end - range.start + 1),
+        size: info.size,
+      };
     } catch (error) {
       file.close();
       throw error;
@@ -102,6 +121,20 @@ export class LocalMediaStorage implements MediaStorage {
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
+  }
+
+  async size(key: string) {
+    try {
+      const info = await Deno.stat(this.pathOf(key));
+      return info.isFile ? info.size : null;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return null;
+      throw error;
+    }
+  }
+
+  localPath(key: string): string {
+    return this.pathOf(key);
   }
 
   async exists(key: string) {
@@ -133,4 +166,34 @@ async function writeDurably(path: string, bytes: Uint8Array) {
     written += await file.write(bytes.subarray(written));
   }
   await file.sync();
+}
+
+/** Reads at most `length` bytes from the file's current position, then closes it. */
+function limitStream(
+  file: Deno.FsFile,
+  length: number,
+): ReadableStream<Uint8Array> {
+  let left = length;
+  const CHUNK = 64 * 1024;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (left <= 0) {
+        file.close();
+        controller.close();
+        return;
+      }
+      const buffer = new Uint8Array(Math.min(CHUNK, left));
+      const read = await file.read(buffer);
+      if (read === null || read === 0) {
+        file.close();
+        controller.close();
+        return;
+      }
+      left -= read;
+      controller.enqueue(buffer.subarray(0, read));
+    },
+    cancel() {
+      file.close();
+    },
+  }, { highWaterMark: 1 });
 }

@@ -803,13 +803,13 @@ const MUTATIONS: Record<string, Mutation[]> = {
   "the server starts with the same permissions everywhere": [
     {
       file: "litefs",
-      from: "--allow-sys server/main.ts",
+      from: "--allow-run=ffmpeg,ffprobe server/main.ts",
       to: "server/main.ts",
     },
     {
       file: "dockerfile",
-      from: "--allow-sys server/main.ts",
-      to: "--allow-sys --allow-run server/main.ts",
+      from: "--allow-run=ffmpeg,ffprobe server/main.ts",
+      to: "--allow-run server/main.ts",
     },
     {
       file: "denoJson",

@@ -61,6 +61,7 @@ export function startFakeStripe() {
   const intents = new Map<string, StripeObject>();
   const customers = new Map<string, StripeObject>();
   const subscriptions = new Map<string, StripeObject>();
+  const refunds = new Map<string, StripeObject>();
   const idempotent = new Map<string, { status: number; body: string }>();
   const requests: RecordedRequest[] = [];
   let counter = 0;
@@ -217,6 +218,38 @@ export function startFakeStripe() {
       }
       return Response.json(subscription);
     }
+    if (method === "POST" && path === "/v1/refunds") {
+      const intent = intents.get(body.payment_intent);
+      if (!intent) {
+        return error(
+          404,
+          "invalid_request_error",
+          `No such payment_intent: '${body.payment_intent}'`,
+          { code: "resource_missing" },
+        );
+      }
+      if (intent.status !== "succeeded") {
+        return error(
+          400,
+          "invalid_request_error",
+          `This PaymentIntent (${intent.id}) does not have a successful charge to refund.`,
+          { code: "charge_not_refundable" },
+        );
+      }
+      const refund = {
+        id: nextId("re"),
+        object: "refund",
+        payment_intent: intent.id,
+        amount: body.amount === undefined ? intent.amount : Number(body.amount),
+        currency: intent.currency,
+        status: "succeeded",
+        reason: body.reason ?? null,
+        metadata: body.metadata ?? {},
+        created: now(),
+      };
+      refunds.set(refund.id, refund);
+      return Response.json(refund);
+    }
     return error(404, "invalid_request_error", `Unrecognized request URL`);
   }
 
@@ -269,6 +302,8 @@ export function startFakeStripe() {
     intents,
     subscriptions,
     customers,
+    /** Refunds created through POST /v1/refunds (each once, however often the request is replayed). */
+    refunds,
     /** The customer's bank says yes: the PaymentIntent is now succeeded. */
     succeed(intentId: string): StripeObject {
       const intent = intents.get(intentId);

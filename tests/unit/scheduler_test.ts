@@ -306,6 +306,8 @@ const JOBS = [
   "subscription tiers",
   "expired quiz attempts",
   "certificate PDFs",
+  "practice recordings",
+  "tutoring sessions",
   "AI answer cache",
 ];
 const ARCHIVE = /^lectern-\d{8}T\d{6}(\d{3})?Z-[0-9a-z]{6}\.tar\.gz$/;

@@ -4,6 +4,7 @@ import * as v from "valibot";
 import { MEDIA_VISIBILITIES } from "../../../db/schema/mod.ts";
 import type { Deps } from "../../deps.ts";
 import { readUpload } from "../../lib/forms.ts";
+import { sendStoredFile } from "../../lib/range.ts";
 import { validationFailed } from "../../lib/errors.ts";
 import { bearerAuth, MessageResponse, responses } from "../../lib/openapi.ts";
 import { validate } from "../../lib/validation.ts";
@@ -186,21 +187,22 @@ export function mediaFileRoutes(deps: Deps) {
         (programId) => findProgram(deps, programId),
       );
       const isPublic = file.item.visibility === "public";
-      const headers: Record<string, string> = {
-        "Content-Type": file.mime,
-        "Content-Length": String(file.size),
-        ETag: file.etag,
-        // A media record's bytes never change (content-addressed), so caches may keep them.
-        "Cache-Control": isPublic
-          ? `public, max-age=${YEAR_SECONDS}, immutable`
-          : "private, max-age=3600",
-        "Content-Disposition": "inline",
-      };
+      // A media record's bytes never change (content-addressed), so caches may keep them.
+      const cacheControl = isPublic
+        ? `public, max-age=${YEAR_SECONDS}, immutable`
+        : "private, max-age=3600";
       if (matchesEtag(c.req.header("if-none-match"), file.etag)) {
-        await file.body.cancel();
-        return c.body(null, 304, headers);
+        return c.body(null, 304, {
+          ETag: file.etag,
+          "Cache-Control": cacheControl,
+        });
       }
-      return c.body(file.body, 200, headers);
+      return await sendStoredFile(c, deps.storage, {
+        key: file.key,
+        mime: file.mime,
+        etag: file.etag,
+        cacheControl,
+      });
     };
 
   const describe = (summary: string) =>
@@ -209,6 +211,8 @@ export function mediaFileRoutes(deps: Deps) {
       summary,
       responses: {
         200: { description: "The file, with its sniffed content type" },
+        206: { description: "The requested byte range (Range: bytes=…)" },
+        416: { description: "The range starts past the end of the file" },
         304: { description: "Not modified" },
         404: { description: "Not found (or private and not yours)" },
       },

@@ -34,6 +34,8 @@ export interface UploadOptions {
   title?: string | undefined;
   /** Thumbnails and avatars must be images. */
   imagesOnly?: boolean;
+  /** Practice recordings must be audio or video. */
+  recordingsOnly?: boolean;
 }
 
 const unsupported = (message: string) =>
@@ -70,6 +72,13 @@ export async function storeUpload(
   }
   if (options.imagesOnly && type.kind !== "image") {
     throw unsupported("This must be an image (JPEG, PNG, GIF, WebP or AVIF)");
+  }
+  if (
+    options.recordingsOnly && type.kind !== "audio" && type.kind !== "video"
+  ) {
+    throw unsupported(
+      "This must be an audio or video recording (MP3, WAV, OGG, FLAC, M4A, MP4, MOV, WebM or MKV)",
+    );
   }
   assertWithinLimit(type.kind, file.bytes.length);
   const sha256 = await sha256Hex(file.bytes);
@@ -196,7 +205,7 @@ export async function deleteProgramMedia(
 }
 
 /**
- * A file to send: public media to anyone; private (program) media to the owner, admins and anyone
+ * Which stored file to send: public media to anyone; private (program) media to the owner, admins and anyone
  * with `documentation` access to its program.
  */
 export async function openMedia(
@@ -224,12 +233,9 @@ export async function openMedia(
   const chosen = variant ? item.variants[variant] : undefined;
   if (variant && !chosen) throw notFound("Media variant");
   const key = chosen?.key ?? item.storageKey;
-  const stored = await deps.storage.get(key);
-  if (!stored) throw notFound("Media file");
   return {
     item,
-    body: stored.body,
-    size: stored.size,
+    key,
     mime: chosen?.mime ?? item.mime,
     etag: `"${chosen ? key.split("/").pop() : item.sha256}"`,
   };

@@ -36,6 +36,52 @@ export const NOTIFICATION_TYPES = {
     optional: true,
     describes: "A learner reviewed one of your programs",
   },
+  relationship_requested: {
+    optional: true,
+    describes: "Someone asked to be your teacher or student",
+  },
+  relationship_accepted: {
+    optional: true,
+    describes: "A teacher or student request was accepted",
+  },
+  submission_shared: {
+    optional: true,
+    describes: "Someone shared a practice recording with you",
+  },
+  submission_ready: {
+    optional: true,
+    describes: "Your practice recording finished processing",
+  },
+  submission_comment: {
+    optional: true,
+    describes: "A new comment on your practice recording",
+  },
+  comment_reply: { optional: true, describes: "A reply to your comment" },
+  progress_record: {
+    optional: true,
+    describes: "A teacher scored your practice recording",
+  },
+  session_booked: {
+    optional: true,
+    describes: "A tutoring session was booked",
+  },
+  session_rescheduled: {
+    optional: true,
+    describes: "A tutoring session moved to another time",
+  },
+  session_cancelled: {
+    optional: true,
+    describes: "A tutoring session was cancelled",
+  },
+  session_reminder: {
+    optional: true,
+    describes: "A tutoring session starts soon",
+  },
+  session_notes: {
+    optional: true,
+    describes: "Your instructor wrote notes on a session",
+  },
+  new_message: { optional: true, describes: "A new direct message" },
   account_banned: { optional: false, describes: "Your account was banned" },
   account_unbanned: {
     optional: false,

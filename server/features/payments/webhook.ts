@@ -5,6 +5,10 @@ import type { Deps } from "../../deps.ts";
 import { badRequest } from "../../lib/errors.ts";
 import { paymentsDisabled } from "../../lib/stripe.ts";
 import {
+  afterSessionPayment,
+  confirmSessionPayment,
+} from "../tutoring/sessions.ts";
+import {
   applyStripeSubscription,
   recordInvoice,
 } from "../subscriptions/service.ts";
@@ -84,6 +88,14 @@ export async function handleStripeEvent(
     let result: Handled;
     switch (event.type) {
       case "payment_intent.succeeded": {
+        if (event.data.object.metadata?.kind === "tutoring_session") {
+          const booked = await confirmSessionPayment(tx, event.data.object);
+          result = {
+            outcome: `tutoring: ${booked.outcome}`,
+            after: () => afterSessionPayment(deps, booked),
+          };
+          break;
+        }
         const fulfilled = await fulfilSucceededIntent(
           deps,
           tx,

@@ -26,6 +26,8 @@ export interface Plan {
   };
   /** What the plan unlocks in every program of these levels, without buying it. */
   covers: { features: readonly Feature[]; levels: readonly ProgramLevel[] };
+  /** Whether the plan includes 1-on-1 mentorship (tutoring sessions at no charge). */
+  mentorship: boolean;
   /** Its place in the order free < basic < premium. */
   rank: number;
 }
@@ -55,6 +57,7 @@ export const PLANS: Record<PlanId, Plan> = {
     ],
     limits: { aiMessages: 10, aiTokensPerMessage: 500, programs: 5 },
     covers: { features: [], levels: [] },
+    mentorship: false,
     rank: 0,
   },
   basic: {
@@ -78,6 +81,7 @@ export const PLANS: Record<PlanId, Plan> = {
       features: ALL_FEATURES,
       levels: ["Beginner", "Intermediate", "All Levels"],
     },
+    mentorship: false,
     rank: 1,
   },
   premium: {
@@ -102,6 +106,7 @@ export const PLANS: Record<PlanId, Plan> = {
       features: ALL_FEATURES,
       levels: ["Beginner", "Intermediate", "Advanced", "All Levels"],
     },
+    mentorship: true,
     rank: 2,
   },
 };
