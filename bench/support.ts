@@ -30,34 +30,45 @@ export interface RouteResult {
   statusCodes: Record<string, number>;
 }
 
-/** Runs autocannon against a full URL (it ignores a `path` option) and sums up the result. */
+/**
+ * Runs autocannon against a full URL (it ignores a `path` option) and sums up the result. The rate
+ * is requests over the time from the start to the last response, measured here: autocannon reports
+ * whole seconds, and with `amount` it notices the end only at its next one-second tick, so a 3.1 s
+ * run of 3,000 requests read as 4 s (750 req/s instead of 970).
+ */
 export function load(
   title: string,
   url: string,
   options: Record<string, unknown> = {},
 ): Promise<RouteResult> {
   return new Promise((resolve, reject) => {
-    autocannon({
+    const started = performance.now();
+    let lastResponse = started;
+    const instance = autocannon({
       url,
       duration: SECONDS,
       connections: CONNECTIONS,
       ...options,
     }, (err: Error | null, result: AutocannonResult) => {
       if (err) return reject(err);
+      const seconds = (lastResponse - started) / 1000;
       resolve({
         title,
-        rps: result.requests.total / result.duration,
+        rps: result.requests.total / seconds,
         p50: result.latency.p50,
         p99: result.latency.p99,
         errors: result.errors + result.non2xx,
         total: result.requests.total,
-        seconds: result.duration,
+        seconds,
         statusCodes: Object.fromEntries(
           Object.entries(result.statusCodeStats ?? {}).map((
             [code, stat],
           ) => [code, stat.count]),
         ),
       });
+    });
+    instance.on("response", () => {
+      lastResponse = performance.now();
     });
   });
 }

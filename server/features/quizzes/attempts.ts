@@ -1,5 +1,6 @@
 import { and, asc, eq, isNotNull, lte, ne, sql } from "drizzle-orm";
 import type { Db, Tx } from "../../../db/client.ts";
+import { executeRaw } from "../../../db/raw.ts";
 import type { Deps as AppDeps } from "../../deps.ts";
 import {
   accommodations,
@@ -37,6 +38,15 @@ import {
   withinDeadline,
 } from "./rules.ts";
 import { scoreQuestion } from "./scoring.ts";
+import {
+  type AnswerInput,
+  answerRowsIn,
+  answerRowsJson,
+  answersFromJson,
+  rowsFromAnswers,
+  withAnswers,
+  writeAnswerRows,
+} from "./answer_rows.ts";
 import { getVisibleQuiz } from "./service.ts";
 import {
   buildSnapshot,
@@ -49,10 +59,7 @@ type Deps = Pick<
   AppDeps,
   "db" | "config" | "signer" | "storage" | "logger" | "background" | "mail"
 >;
-export interface AnswerInput {
-  questionId: string;
-  selectedAnswer?: unknown;
-}
+export type { AnswerInput };
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 
@@ -290,119 +297,6 @@ function checkAnswers(attempt: QuizAttempt, answers: AnswerInput[]) {
   if (Object.keys(fields).length > 0) throw validationFailed(fields);
 }
 
-/**
- * RETURNING_SKIPS_A_THROW: @libsql/client finds out whether a statement returns rows by letting the
- * native driver throw for one that does not, which costs more than a one-row write (50-70 µs). The
- * writes on the submit path end in RETURNING to skip that; nothing else about them changes.
- */
-
-/** A REAL column through `quote()`: the text reads back as the same double (JSON keeps 15 digits). */
-const quotedReal = (text: string) => text === "NULL" ? null : Number(text);
-
-/**
- * An attempt's answer rows, in order, as one JSON value (one row of one column: libsql's cost is per
- * value returned), for `answersFromJson`.
- */
-const answerRowsJson = (attemptId: string) =>
-  sql`(select json_group_array(json_array("question_id", "position", "response", "response_key", "saved_at", quote("awarded"), quote("max_points"), "outcome", "grader_comment") order by "position") from "quiz_attempt_answers" where "attempt_id" = ${attemptId})`;
-
-/** The rows of `answerRowsJson`, mapped as drizzle maps these columns (JSON text parsed, ms to Date). */
-function answersFromJson(
-  attemptId: string,
-  json: string,
-): QuizAttemptAnswer[] {
-  const rows = JSON.parse(json) as [
-    string,
-    number,
-    string | null,
-    string | null,
-    number | null,
-    string,
-    string,
-    QuizAttemptAnswer["outcome"],
-    string | null,
-  ][];
-  return rows.map((
-    [
-      questionId,
-      position,
-      response,
-      responseKey,
-      savedAt,
-      awarded,
-      max,
-      outcome,
-      graderComment,
-    ],
-  ) => ({
-    attemptId,
-    questionId,
-    position,
-    response: response === null ? null : JSON.parse(response),
-    responseKey,
-    savedAt: savedAt === null ? null : new Date(savedAt),
-    awarded: quotedReal(awarded),
-    maxPoints: quotedReal(max)!,
-    outcome,
-    graderComment,
-  }));
-}
-
-/** The attempt's answer rows, in order, read inside a grading or saving transaction. */
-async function answerRowsIn(
-  tx: Tx,
-  attemptId: string,
-): Promise<QuizAttemptAnswer[]> {
-  const result = await tx.get<{ rows: string }>(
-    sql`select ${answerRowsJson(attemptId)} as "rows"`,
-  );
-  return answersFromJson(attemptId, result.rows);
-}
-
-/**
- * Writes answer rows in one statement with one parameter: an upsert over rows that exist since the
- * start (a submit is a handful of statements, not one per question), reading the rows from a JSON
- * array. Values go in as drizzle would store them: the response as JSON text, the time in
- * milliseconds. `awarded` is always rounded to 2 decimals, which SQLite's JSON reader turns into the
- * same double as a bound parameter. (`returning`: see RETURNING_SKIPS_A_THROW.)
- */
-async function upsertAnswerRows(
-  tx: Tx,
-  attemptId: string,
-  rows: QuizAttemptAnswer[],
-) {
-  if (rows.length === 0) return;
-  const values = JSON.stringify(rows.map((row) => ({
-    q: row.questionId,
-    p: row.position,
-    m: row.maxPoints,
-    r: row.response === null ? null : JSON.stringify(row.response),
-    s: row.savedAt?.getTime() ?? null,
-    a: row.awarded,
-    o: row.outcome,
-    k: row.responseKey,
-    c: row.graderComment,
-  })));
-  // `where true` lets SQLite read ON CONFLICT as the upsert clause after a SELECT.
-  await tx.run(
-    sql`insert into "quiz_attempt_answers" ("attempt_id", "question_id", "position", "max_points", "response", "saved_at", "awarded", "outcome", "response_key", "grader_comment") select ${attemptId}, "value" ->> 'q', "value" ->> 'p', "value" ->> 'm', "value" ->> 'r', "value" ->> 's', "value" ->> 'a', "value" ->> 'o', "value" ->> 'k', "value" ->> 'c' from json_each(${values}) where true on conflict ("attempt_id", "question_id") do update set "response" = excluded."response", "saved_at" = excluded."saved_at", "awarded" = excluded."awarded", "outcome" = excluded."outcome", "response_key" = excluded."response_key" returning 1`,
-  );
-}
-
-/** The attempt's rows with these answers applied (in memory). */
-function withAnswers(
-  rows: QuizAttemptAnswer[],
-  answers: AnswerInput[],
-  now: Date,
-): QuizAttemptAnswer[] {
-  const given = new Map(answers.map((a) => [a.questionId, a.selectedAnswer]));
-  return rows.map((row) =>
-    given.has(row.questionId)
-      ? { ...row, response: given.get(row.questionId) ?? null, savedAt: now }
-      : row
-  );
-}
-
 async function writeAnswers(
   tx: Tx,
   attemptId: string,
@@ -411,7 +305,7 @@ async function writeAnswers(
 ) {
   const rows = await answerRowsIn(tx, attemptId);
   const touched = new Set(answers.map((a) => a.questionId));
-  await upsertAnswerRows(
+  await writeAnswerRows(
     tx,
     attemptId,
     withAnswers(rows, answers, now).filter((row) =>
@@ -483,20 +377,27 @@ async function finalize(
     async (tx): Promise<Finalized> => {
       let attempt: QuizAttempt | undefined;
       let quiz: AttemptQuiz | undefined;
-      let saved: QuizAttemptAnswer[] | undefined;
+      // The rows once the last answers are in, when known without reading them.
+      let rows: QuizAttemptAnswer[] | undefined;
       if (known?.attempt.status === "in_progress") {
-        // The status and the answer rows in one statement.
+        const answered = rowsFromAnswers(known.attempt, lastAnswers, now);
+        // The status, and the saved rows when some question is not answered now, in one statement.
         const still = await tx.get<
-          { status: string; rows: string } | undefined
+          { status: string; rows: string | null } | undefined
         >(
           sql`select "status", ${
-            answerRowsJson(attemptId)
+            answered ? sql`null` : answerRowsJson(attemptId)
           } as "rows" from "quiz_attempts" where "id" = ${attemptId}`,
         );
         if (still?.status === "in_progress") {
           attempt = known.attempt;
           quiz = known.quiz;
-          saved = answersFromJson(attemptId, still.rows);
+          rows = answered ??
+            withAnswers(
+              answersFromJson(attemptId, still.rows!),
+              lastAnswers,
+              now,
+            );
         }
       }
       if (!attempt) {
@@ -512,8 +413,8 @@ async function finalize(
           outcome: null,
         };
       }
-      const rows = withAnswers(
-        saved ?? await answerRowsIn(tx, attempt.id),
+      rows ??= withAnswers(
+        await answerRowsIn(tx, attempt.id),
         lastAnswers,
         now,
       );
@@ -546,7 +447,7 @@ async function finalize(
           });
         }
       }
-      await upsertAnswerRows(tx, attempt.id, marked);
+      await writeAnswerRows(tx, attempt.id, marked);
       quiz ??= (await tx.select().from(quizzes).where(
         eq(quizzes.id, attempt.quizId),
       ))[0]!;
@@ -571,12 +472,23 @@ async function finalize(
         correctCount: correct,
         incorrectCount: incorrect,
       };
-      // The columns as drizzle stores them (milliseconds, booleans as 0/1), without its builder;
-      // `returning`: see RETURNING_SKIPS_A_THROW.
-      await tx.run(
-        sql`update "quiz_attempts" set "status" = ${update.status}, "submitted_at" = ${update.submittedAt.getTime()}, "finished_by" = ${update.finishedBy}, "time_taken_seconds" = ${update.timeTakenSeconds}, "score" = ${update.score}, "total_points" = ${update.totalPoints}, "score_percentage" = ${update.scorePercentage}, "passed" = ${
-          update.passed === null ? null : update.passed ? 1 : 0
-        }, "correct_count" = ${update.correctCount}, "incorrect_count" = ${update.incorrectCount} where "id" = ${attempt.id} returning 1`,
+      // The columns as drizzle stores them (milliseconds, booleans as 0/1), without its builder.
+      await executeRaw(
+        tx,
+        `update "quiz_attempts" set "status" = ?, "submitted_at" = ?, "finished_by" = ?, "time_taken_seconds" = ?, "score" = ?, "total_points" = ?, "score_percentage" = ?, "passed" = ?, "correct_count" = ?, "incorrect_count" = ? where "id" = ?`,
+        [
+          update.status,
+          update.submittedAt.getTime(),
+          update.finishedBy,
+          update.timeTakenSeconds,
+          update.score,
+          update.totalPoints,
+          update.scorePercentage,
+          update.passed === null ? null : update.passed ? 1 : 0,
+          update.correctCount,
+          update.incorrectCount,
+          attempt.id,
+        ],
       );
       const closed = { ...attempt, ...update };
       const outcome = done
